@@ -1,0 +1,43 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { KeyStore } from './auth/key-store.ts';
+import type { ConfigSource } from './config/index.ts';
+import type { Db } from './db/open.ts';
+import { prepareErrorReply, toAppError } from './http/errors.ts';
+import { addResponseHeaders, newRequestId } from './http/request-id.ts';
+
+/** Everything the HTTP layer needs, passed in: tests build the same app with temp parts. */
+export interface AppDeps {
+  config: ConfigSource;
+  db: Db;
+  logger: Logger;
+  keys: KeyStore;
+}
+
+/** Each surface is one Fastify plugin that registers its own routes. */
+export type Surface = (app: FastifyInstance, deps: AppDeps) => Promise<void>;
+
+export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: newRequestId,
+    // Streams (uploads, SSE) must not be cut by a server-wide timeout; runs have their own.
+    requestTimeout: 0,
+    // Paths are matched as sent: the S3 surface verifies signatures over the raw path.
+    routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 4096 },
+    disableRequestLogging: false,
+  });
+  addResponseHeaders(app);
+  app.setErrorHandler((err, req, reply) => {
+    const appErr = toAppError(err, req);
+    prepareErrorReply(appErr, reply);
+    return reply.send({ error: { code: appErr.code, message: appErr.message } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
+  });
+  for (const surface of surfaces) await app.register(async (scope) => surface(scope, deps));
+  return app;
+}

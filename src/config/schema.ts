@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { duration, flag, int, optionalString, url } from './env.ts';
+
+/**
+ * Every environment variable agentgate reads, keyed by its name. The README's table is
+ * written from this list: keep the two in step.
+ */
+export const envSchema = z.object({
+  // server
+  PORT: int(8080, 0, 65535),
+  HOST: z.string().default('127.0.0.1'),
+  DATA_DIR: z.string().default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ENV_FILE: optionalString,
+  // run engine
+  POOL_SIZE: int(1, 0, 64),
+  MAX_CONCURRENT_RUNS: int(4, 1, 256),
+  MAX_QUEUED_RUNS: int(64, 0, 100_000),
+  RUN_TIMEOUT_MS: int(120_000, 1000),
+  MAX_PROMPT_CHARS: int(200_000, 1),
+  LIVE_PROCESS_MAX_TURNS: int(50, 1),
+  LIVE_PROCESS_IDLE_MS: int(300_000, 1000),
+  // model
+  CLAUDE_MODEL: z.string().default('claude-sonnet-4-6'),
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: url(),
+  CLAUDE_CODE_OAUTH_TOKEN: optionalString,
+  USE_CLAUDE_API_KEY: flag(false),
+  FAKE_MODEL: flag(false),
+  // claude-code-api surface
+  API_KEYS: optionalString,
+  NEXTAUTH_SECRET: optionalString,
+  OAUTH_AUTHORIZE_URL: url('https://claude.ai/oauth/authorize'),
+  OAUTH_TOKEN_URL: url('https://console.anthropic.com/v1/oauth/token'),
+  OAUTH_CLIENT_ID: z.string().default('9d1c250a-e61b-44d9-88ed-5944d1962f5e'),
+  OAUTH_REDIRECT_URI: url('https://console.anthropic.com/oauth/code/callback'),
+  OAUTH_SCOPES: z.string().default('org:create_api_key user:profile user:inference'),
+  // claudebox surface
+  CLAUDEBOX_API_TOKEN: optionalString,
+  FILES_MAX_BYTES: int(5 * 1024 ** 3, 1),
+  // OpenAI surfaces
+  CLAUDEOPS_CHAT_API_KEY: optionalString,
+  CLAUDEOPS_CHAT_MAX_SESSIONS: int(1, 1),
+  LITELLM_MASTER_KEY: optionalString,
+  SSE_HEARTBEAT_MS: int(15_000, 100),
+  // storage (hybrids3)
+  HYBRIDS3_MASTER_KEY: optionalString,
+  HYBRIDS3_BUCKETS: z.string().default('uploads:public'),
+  HYBRIDS3_SWEEP_INTERVAL: duration(60_000),
+  HYBRIDS3_MAX_OBJECT_BYTES: int(5 * 1024 ** 4, 1),
+  // browser
+  STEALTHY_AUTO_BROWSE_AUTH_TOKEN: optionalString,
+  STEALTHY_AUTO_BROWSE_NUM_REPLICAS: int(5, 1, 64),
+  STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE: flag(false),
+  STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS: int(30_000, 100),
+  STEALTHY_AUTO_BROWSE_QUEUE_MAX: int(32, 0),
+  CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
+});
+
+export type Env = z.infer<typeof envSchema>;

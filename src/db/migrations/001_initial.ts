@@ -1,0 +1,63 @@
+import { type Kysely, sql } from 'kysely';
+
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('runs')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('owner', 'text', (c) => c.notNull())
+    .addColumn('workspace', 'text', (c) => c.notNull())
+    .addColumn('session_id', 'text')
+    .addColumn('spec', 'text', (c) => c.notNull())
+    .addColumn('status', 'text', (c) => c.notNull())
+    .addColumn('result', 'text')
+    .addColumn('error', 'text')
+    .addColumn('created_at', 'integer', (c) => c.notNull())
+    .addColumn('started_at', 'integer')
+    .addColumn('finished_at', 'integer')
+    .execute();
+  await db.schema.createIndex('runs_status').on('runs').columns(['status', 'created_at']).execute();
+  await db.schema.createIndex('runs_session').on('runs').columns(['session_id', 'created_at']).execute();
+
+  await db.schema
+    .createTable('run_events')
+    .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id').onDelete('cascade'))
+    .addColumn('seq', 'integer', (c) => c.notNull())
+    .addColumn('type', 'text', (c) => c.notNull())
+    .addColumn('data', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'integer', (c) => c.notNull())
+    .addPrimaryKeyConstraint('run_events_pk', ['run_id', 'seq'])
+    .execute();
+
+  await db.schema
+    .createTable('sessions')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('owner', 'text', (c) => c.notNull())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('workspace', 'text', (c) => c.notNull())
+    .addColumn('agent_session_id', 'text')
+    .addColumn('created_at', 'integer', (c) => c.notNull())
+    .addColumn('updated_at', 'integer', (c) => c.notNull())
+    .addUniqueConstraint('sessions_owner_kind_name', ['owner', 'kind', 'name'])
+    .execute();
+  await db.schema.createIndex('sessions_agent').on('sessions').column('agent_session_id').execute();
+
+  await db.schema
+    .createTable('api_keys')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('user_id', 'text', (c) => c.notNull())
+    .addColumn('key_hash', 'text', (c) => c.notNull().unique())
+    .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('created_at', 'integer', (c) => c.notNull())
+    .addColumn('revoked_at', 'integer')
+    .execute();
+
+  await db.schema
+    .createTable('kv')
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'integer', (c) => c.notNull())
+    .execute();
+
+  await sql`select 1`.execute(db);
+}

@@ -1,0 +1,7 @@
+import type { Kysely } from 'kysely';
+import * as m001 from './001_initial.ts';
+
+/** Append-only: never edit an applied migration, add the next number instead. */
+export const migrations: ReadonlyArray<{ name: string; up: (db: Kysely<unknown>) => Promise<void> }> = [
+  { name: '001_initial', up: m001.up },
+];
