@@ -54,6 +54,8 @@ export const envSchema = z.object({
   STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE: flag(false),
   STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS: int(30_000, 100),
   STEALTHY_AUTO_BROWSE_QUEUE_MAX: int(32, 0),
+  // V8 heap cap per page (renderer), MB: a page that outgrows it crashes and its replica is replaced.
+  STEALTHY_AUTO_BROWSE_MAX_HEAP_MB: int(256, 32, 16_384),
   CHROMIUM_PATH: z.string().default('/usr/bin/chromium'),
 });
 
