@@ -1,18 +1,9 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import type { KeyStore } from './auth/key-store.ts';
-import type { ConfigSource } from './config/index.ts';
-import type { Db } from './db/open.ts';
+import type { AppDeps } from './deps.ts';
 import { prepareErrorReply, toAppError } from './http/errors.ts';
 import { addResponseHeaders, newRequestId } from './http/request-id.ts';
 
-/** Everything the HTTP layer needs, passed in: tests build the same app with temp parts. */
-export interface AppDeps {
-  config: ConfigSource;
-  db: Db;
-  logger: Logger;
-  keys: KeyStore;
-}
+export type { AppDeps } from './deps.ts';
 
 /** Each surface is one Fastify plugin that registers its own routes. */
 export type Surface = (app: FastifyInstance, deps: AppDeps) => Promise<void>;
@@ -25,7 +16,6 @@ export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Pro
     requestTimeout: 0,
     // Paths are matched as sent: the S3 surface verifies signatures over the raw path.
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 4096 },
-    disableRequestLogging: false,
   });
   addResponseHeaders(app);
   app.setErrorHandler((err, req, reply) => {

@@ -91,3 +91,9 @@ export class ConfigSource {
     return this.#current;
   }
 }
+
+/** The few variables of the server's own environment an agent process may inherit. */
+export function agentPassThroughEnv(): Record<string, string | undefined> {
+  const { PATH, LANG, LC_ALL, LC_CTYPE, TZ, TERM, SHELL, USER, LOGNAME } = process.env;
+  return { PATH, LANG, LC_ALL, LC_CTYPE, TZ, TERM, SHELL, USER, LOGNAME };
+}

@@ -7,6 +7,8 @@ export interface RunsTable {
   workspace: string;
   /** agentgate session record this run continues or created, if any. */
   session_id: string | null;
+  /** The agent's session id this run ran in, once known. */
+  agent_session_id: string | null;
   spec: string;
   status: string;
   result: string | null;

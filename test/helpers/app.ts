@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { type AppDeps, buildApp, type Surface } from '../../src/app.ts';
-import { KeyStore } from '../../src/auth/key-store.ts';
+import { buildApp, type Surface } from '../../src/app.ts';
 import { ConfigSource } from '../../src/config/index.ts';
-import { openDatabase } from '../../src/db/open.ts';
+import { type AppDeps, closeDeps, createDeps } from '../../src/deps.ts';
+import { type FakeModel, startFakeModel } from '../../src/fake-model/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { makeTempDir } from './temp.ts';
 
@@ -12,30 +12,37 @@ export interface TestApp {
   app: FastifyInstance;
   deps: AppDeps;
   dataDir: string;
+  /** The fake model the agents talk to (its /_requests shows what they sent). */
+  fake: FakeModel;
   /** The env values the app was built with; mutate then `deps.config.reload()` to rotate. */
   env: Record<string, string | undefined>;
   close(): Promise<void>;
 }
 
 /**
- * Builds the real app (real SQLite file in a temp dir, real HTTP on port 0) with the given
- * surfaces and environment. No module is mocked: tests pass parts in.
+ * Builds the real app (real SQLite file in a temp dir, the real Claude Code binary talking
+ * to a fake model on port 0, real HTTP on port 0) with the given surfaces and environment.
+ * Nothing is mocked: tests pass parts in.
  */
 export async function startTestApp(opts: {
   surfaces: readonly Surface[];
   env?: Record<string, string | undefined>;
+  dataDir?: string;
 }): Promise<TestApp> {
-  const temp = await makeTempDir();
+  const temp = opts.dataDir ? undefined : await makeTempDir();
+  const dataDir = opts.dataDir ?? temp?.dir ?? '';
   const env: Record<string, string | undefined> = {
-    DATA_DIR: temp.dir,
+    DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    POOL_SIZE: '0',
     ...opts.env,
   };
   const config = ConfigSource.fromValues(env);
-  const db = await openDatabase(temp.dir);
+  const fake = await startFakeModel();
   const logger = createLogger(config.current().LOG_LEVEL);
-  const keys = new KeyStore(db, config.current().API_KEYS);
-  const deps: AppDeps = { config, db, logger, keys };
+  const deps = await createDeps(config, logger, { fakeModelUrl: fake.url });
+  await deps.runs.recover();
+  void deps.backend.warm();
   const app = await buildApp(deps, opts.surfaces);
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
@@ -43,12 +50,14 @@ export async function startTestApp(opts: {
     url: `http://127.0.0.1:${port}`,
     app,
     deps,
-    dataDir: temp.dir,
+    dataDir,
+    fake,
     env,
     async close() {
       await app.close();
-      await db.destroy();
-      await temp.cleanup();
+      await closeDeps(deps);
+      await fake.close();
+      await temp?.cleanup();
     },
   };
 }

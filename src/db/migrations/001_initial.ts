@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -7,6 +7,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('owner', 'text', (c) => c.notNull())
     .addColumn('workspace', 'text', (c) => c.notNull())
     .addColumn('session_id', 'text')
+    .addColumn('agent_session_id', 'text')
     .addColumn('spec', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('result', 'text')
@@ -17,6 +18,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('runs_status').on('runs').columns(['status', 'created_at']).execute();
   await db.schema.createIndex('runs_session').on('runs').columns(['session_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('runs_agent_session')
+    .on('runs')
+    .columns(['agent_session_id', 'owner'])
+    .execute();
 
   await db.schema
     .createTable('run_events')
@@ -58,6 +64,4 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('value', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'integer', (c) => c.notNull())
     .execute();
-
-  await sql`select 1`.execute(db);
 }

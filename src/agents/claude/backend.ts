@@ -1,0 +1,236 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { type Options, query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { Logger } from 'pino';
+import type { RunEvent } from '../../runs/events.ts';
+import type { AgentBackend, AgentRunRequest, PoolState } from '../types.ts';
+import { AgentProcess, groupSpawner, userMessage } from './agent-process.ts';
+import { Channel } from './channel.ts';
+import {
+  buildAgentEnv,
+  createAgentHome,
+  type ModelAccess,
+  removeAgentHome,
+  setUserMemory,
+} from './environment.ts';
+import { isClaimable, reuseKeyOf } from './reuse-key.ts';
+import { SparePool } from './spare-pool.ts';
+
+export interface ClaudeBackendOptions {
+  /** DATA_DIR/agent: per-process homes and the shared transcript store. */
+  agentDir: string;
+  poolSize: number;
+  /** Most live processes parked for reuse at once. */
+  maxLive: number;
+  liveMaxTurns: number;
+  liveIdleMs: number;
+  defaultModel: string;
+  passThroughEnv: Record<string, string | undefined>;
+  /** Read at every start, so a refreshed OAuth token is used from then on. */
+  modelAccess: () => ModelAccess;
+  logger: Logger;
+}
+
+/**
+ * Claude Code through the Agent SDK. A run is served, fastest first, by:
+ * 1. a live process of the same owner and settings (one turn ≈ 100 ms): the same session
+ *    continues in place, a fresh one starts after `/clear`;
+ * 2. a pre-started spare claimed for the run's folder (saves the ~1 s start-up);
+ * 3. a cold start, for what a claim cannot carry (replaced system prompt, schema, resume).
+ * Every process runs in streaming-input mode, so after its run it can be parked for reuse.
+ */
+export class ClaudeBackend implements AgentBackend {
+  readonly name = 'claude';
+  readonly #spares: SparePool;
+  readonly #live = new Set<AgentProcess>();
+  readonly #busy = new Set<AgentProcess>();
+  readonly #reaper: NodeJS.Timeout;
+
+  constructor(private readonly opts: ClaudeBackendOptions) {
+    this.#spares = new SparePool(
+      opts.poolSize,
+      opts.agentDir,
+      (home) => this.#hostOptions(home),
+      opts.logger,
+    );
+    this.#reaper = setInterval(() => this.#reapIdle(), Math.min(30_000, opts.liveIdleMs));
+    this.#reaper.unref();
+  }
+
+  warm(): Promise<void> {
+    return this.#spares.fill();
+  }
+
+  poolState(): PoolState {
+    return {
+      size: this.opts.poolSize,
+      idle: this.#spares.idle,
+      busy: this.#busy.size,
+      warming: this.#spares.warming,
+      live: this.#live.size,
+    };
+  }
+
+  async *start(req: AgentRunRequest, signal: AbortSignal): AsyncGenerator<RunEvent> {
+    const key = reuseKeyOf(req, this.opts.defaultModel);
+    let proc = await this.#reuse(req, key, signal);
+    let isPromptQueued = false;
+    if (!proc && !signal.aborted && isClaimable(req)) {
+      proc = await this.#claim(req, key);
+      isPromptQueued = proc !== undefined;
+    }
+    if (!proc && !signal.aborted) {
+      proc = await this.#cold(req, key);
+      isPromptQueued = true;
+    }
+    if (!proc) return; // aborted before any process was chosen
+    this.#busy.add(proc);
+    try {
+      yield* proc.turn(isPromptQueued ? undefined : req.prompt, signal);
+    } finally {
+      this.#busy.delete(proc);
+      if (signal.aborted || !proc.isAlive) proc.kill();
+      else this.#park(proc);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#reaper);
+    await this.#spares.close();
+    for (const p of [...this.#live, ...this.#busy]) p.kill();
+    this.#live.clear();
+    this.#busy.clear();
+  }
+
+  async #reuse(req: AgentRunRequest, key: string, signal: AbortSignal): Promise<AgentProcess | undefined> {
+    if (req.forkSession) return undefined;
+    let match: AgentProcess | undefined;
+    for (const p of this.#live) {
+      if (p.reuseKey !== key || !p.isAlive) continue;
+      if (req.resumeSessionId !== undefined) {
+        if (p.sessionId === req.resumeSessionId) match = p;
+      } else {
+        match ??= p;
+      }
+    }
+    if (!match) return undefined;
+    this.#live.delete(match);
+    if (req.resumeSessionId === undefined && !(await match.clear(signal))) {
+      match.kill();
+      return undefined;
+    }
+    return match;
+  }
+
+  async #claim(req: AgentRunRequest, key: string): Promise<AgentProcess | undefined> {
+    const spare = this.#spares.take();
+    if (!spare) return undefined;
+    await setUserMemory(spare.home, req.userMemory);
+    const input = new Channel<SDKUserMessage>();
+    input.push(userMessage(req.prompt));
+    const token = this.opts.modelAccess().oauthToken;
+    const q = spare.spare.claim({
+      prompt: input,
+      options: {
+        cwd: req.cwd,
+        model: req.model ?? this.opts.defaultModel,
+        permissionMode: 'bypassPermissions',
+        title: 'agentgate run',
+        ...(req.appendSystemPrompt ? { appendSystemPrompt: req.appendSystemPrompt } : {}),
+        ...(req.effort ? { settings: { effortLevel: req.effort } } : {}),
+        ...(token ? { env: { CLAUDE_CODE_OAUTH_TOKEN: token } } : {}),
+      },
+    });
+    try {
+      await spare.spare.claimed;
+    } catch (err) {
+      const reason = (err as Error).message;
+      if (!reason.startsWith('option_not_applied')) {
+        // The prompt did not run: discard the spare and let the caller start cold.
+        this.opts.logger.warn({ reason }, 'spare claim refused; starting cold');
+        spare.spare.close();
+        input.end();
+        void removeAgentHome(spare.home);
+        return undefined;
+      }
+    }
+    return new AgentProcess(spare.id, spare.home, key, q, input, spare.child, (p) => this.#onDeath(p));
+  }
+
+  async #cold(req: AgentRunRequest, key: string): Promise<AgentProcess> {
+    const id = randomUUID();
+    const home = await createAgentHome(this.opts.agentDir, id);
+    await setUserMemory(home, req.userMemory);
+    const input = new Channel<SDKUserMessage>();
+    input.push(userMessage(req.prompt));
+    const holder: { child?: ChildProcess; proc?: AgentProcess } = {};
+    const options: Options = {
+      ...this.#hostOptions(home),
+      cwd: req.cwd,
+      model: req.model ?? this.opts.defaultModel,
+      title: 'agentgate run',
+      systemPrompt:
+        req.systemPrompt !== undefined
+          ? req.systemPrompt
+          : {
+              type: 'preset',
+              preset: 'claude_code',
+              ...(req.appendSystemPrompt ? { append: req.appendSystemPrompt } : {}),
+            },
+      ...(req.effort ? { effort: req.effort } : {}),
+      ...(req.jsonSchema ? { outputFormat: { type: 'json_schema', schema: req.jsonSchema } } : {}),
+      ...(req.resumeSessionId ? { resume: req.resumeSessionId } : {}),
+      ...(req.forkSession ? { forkSession: true } : {}),
+      ...(req.mcpServers ? { mcpServers: req.mcpServers } : {}),
+      spawnClaudeCodeProcess: groupSpawner((c) => {
+        holder.child = c;
+        holder.proc?.attachChild(c);
+      }),
+    };
+    const q = query({ prompt: input, options });
+    holder.proc = new AgentProcess(id, home, key, q, input, holder.child, (p) => this.#onDeath(p));
+    return holder.proc;
+  }
+
+  #hostOptions(home: string): Options {
+    return {
+      env: buildAgentEnv(this.opts.passThroughEnv, home, this.opts.modelAccess()),
+      // Headless: never wait on a permission prompt nobody can answer.
+      permissionMode: 'bypassPermissions',
+      allowDangerouslySkipPermissions: true,
+      includePartialMessages: true,
+      settingSources: ['user', 'project', 'local'],
+      systemPrompt: { type: 'preset', preset: 'claude_code' },
+      stderr: (data) => this.opts.logger.debug({ agentStderr: data.slice(0, 2000) }, 'agent stderr'),
+    };
+  }
+
+  #park(proc: AgentProcess): void {
+    if (proc.turns >= this.opts.liveMaxTurns || this.opts.maxLive === 0) {
+      proc.kill(); // bounded memory growth: recycle after a number of turns
+      return;
+    }
+    this.#live.add(proc);
+    while (this.#live.size > this.opts.maxLive) {
+      const oldest = [...this.#live].sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
+      if (!oldest) break;
+      this.#live.delete(oldest);
+      oldest.kill();
+    }
+  }
+
+  #reapIdle(): void {
+    const now = Date.now();
+    for (const p of this.#live) {
+      if (now - p.lastUsedAt > this.opts.liveIdleMs) {
+        this.#live.delete(p);
+        p.kill();
+      }
+    }
+  }
+
+  #onDeath(p: AgentProcess): void {
+    this.#live.delete(p);
+    void removeAgentHome(p.home);
+  }
+}

@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import type { AgentRunRequest } from '../types.ts';
+
+/**
+ * Everything fixed when a process starts, plus its owner: a live process only ever serves
+ * a later run with the same key, so no two owners share one and no run inherits another's
+ * system prompt, schema, memory or tools.
+ */
+export function reuseKeyOf(req: AgentRunRequest, defaultModel: string): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        req.owner,
+        req.cwd,
+        req.model ?? defaultModel,
+        req.systemPrompt ?? null,
+        req.appendSystemPrompt ?? null,
+        req.jsonSchema ?? null,
+        req.effort ?? null,
+        req.userMemory ?? null,
+        req.mcpServers ?? null,
+      ]),
+    )
+    .digest('hex');
+}
+
+/** A pre-started spare can take cwd, model, appended prompt and effort at claim time, nothing else. */
+export function isClaimable(req: AgentRunRequest): boolean {
+  return (
+    req.systemPrompt === undefined &&
+    req.jsonSchema === undefined &&
+    req.resumeSessionId === undefined &&
+    req.mcpServers === undefined
+  );
+}

@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ClaudeBackend } from './agents/claude/backend.ts';
+import { ModelAuth } from './agents/model-auth.ts';
+import type { AgentBackend } from './agents/types.ts';
+import { KeyStore } from './auth/key-store.ts';
+import { agentPassThroughEnv, type ConfigSource } from './config/index.ts';
+import { type Db, openDatabase } from './db/open.ts';
+import { RunRepository } from './runs/repository.ts';
+import { RunService } from './runs/run-service.ts';
+import { SessionStore } from './sessions/store.ts';
+import { WorkspaceFs } from './workspaces/workspace-fs.ts';
+
+/** Everything the HTTP layer needs, passed in: tests build the same graph with temp parts. */
+export interface AppDeps {
+  config: ConfigSource;
+  db: Db;
+  logger: Logger;
+  keys: KeyStore;
+  workspaces: WorkspaceFs;
+  sessions: SessionStore;
+  runs: RunService;
+  backend: AgentBackend;
+  modelAuth: ModelAuth;
+}
+
+/** Wires the engine from config: the one place the object graph is built, for the server and tests alike. */
+export async function createDeps(
+  config: ConfigSource,
+  logger: Logger,
+  opts: { fakeModelUrl?: string; backend?: AgentBackend } = {},
+): Promise<AppDeps> {
+  const c = config.current();
+  const db = await openDatabase(c.DATA_DIR);
+  const keys = new KeyStore(db, c.API_KEYS);
+  const workspaces = new WorkspaceFs(join(c.DATA_DIR, 'workspaces'));
+  await workspaces.init();
+  const sessions = new SessionStore(db);
+  const modelAuth = new ModelAuth(c, opts.fakeModelUrl);
+  const backend =
+    opts.backend ??
+    new ClaudeBackend({
+      agentDir: join(c.DATA_DIR, 'agent'),
+      poolSize: c.POOL_SIZE,
+      maxLive: Math.max(c.POOL_SIZE, c.MAX_CONCURRENT_RUNS),
+      liveMaxTurns: c.LIVE_PROCESS_MAX_TURNS,
+      liveIdleMs: c.LIVE_PROCESS_IDLE_MS,
+      defaultModel: c.CLAUDE_MODEL,
+      passThroughEnv: agentPassThroughEnv(),
+      modelAccess: () => modelAuth.access(),
+      logger,
+    });
+  const runs = new RunService({
+    backend,
+    repository: new RunRepository(db),
+    sessions,
+    workspaces,
+    logger,
+    maxConcurrentRuns: c.MAX_CONCURRENT_RUNS,
+    maxQueuedRuns: c.MAX_QUEUED_RUNS,
+    defaultTimeoutMs: c.RUN_TIMEOUT_MS,
+  });
+  return { config, db, logger, keys, workspaces, sessions, runs, backend, modelAuth };
+}
+
+/** Orderly stop: no new runs, running ones cancelled (their processes killed), then the store closed. */
+export async function closeDeps(deps: AppDeps): Promise<void> {
+  await deps.runs.drain();
+  await deps.backend.close();
+  await deps.db.destroy();
+}

@@ -1,0 +1,157 @@
+import type { Db } from '../db/open.ts';
+import type { RunRecord } from './active-run.ts';
+import type { RunEvent, RunResult, RunStatus, StoredEvent } from './events.ts';
+import type { RunSpec } from './spec.ts';
+
+type RunRow = {
+  id: string;
+  owner: string;
+  workspace: string;
+  status: string;
+  spec: string;
+  result: string | null;
+  error: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+};
+
+function fromRow(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    owner: r.owner,
+    workspace: r.workspace,
+    status: r.status as RunStatus,
+    spec: JSON.parse(r.spec) as RunSpec,
+    result: r.result ? (JSON.parse(r.result) as RunResult) : undefined,
+    error: r.error ?? undefined,
+    createdAt: r.created_at,
+    startedAt: r.started_at ?? undefined,
+    finishedAt: r.finished_at ?? undefined,
+  };
+}
+
+/** Runs and their seq-numbered events, persisted so they outlive the process. */
+export class RunRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(id: string, spec: RunSpec, createdAt: number, sessionId: string | null): Promise<void> {
+    await this.db
+      .insertInto('runs')
+      .values({
+        id,
+        owner: spec.owner,
+        workspace: spec.workspace,
+        session_id: sessionId,
+        agent_session_id: null,
+        spec: JSON.stringify(spec),
+        status: 'queued',
+        result: null,
+        error: null,
+        created_at: createdAt,
+        started_at: null,
+        finished_at: null,
+      })
+      .execute();
+  }
+
+  async markRunning(id: string, startedAt: number): Promise<void> {
+    await this.db
+      .updateTable('runs')
+      .set({ status: 'running', started_at: startedAt })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setAgentSession(id: string, agentSessionId: string): Promise<void> {
+    await this.db
+      .updateTable('runs')
+      .set({ agent_session_id: agentSessionId })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async finish(
+    id: string,
+    status: RunStatus,
+    result: RunResult | undefined,
+    error: string | undefined,
+    at: number,
+  ): Promise<void> {
+    await this.db
+      .updateTable('runs')
+      .set({
+        status,
+        result: result ? JSON.stringify(result) : null,
+        error: error ?? null,
+        finished_at: at,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async appendEvents(runId: string, events: StoredEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const now = Date.now();
+    await this.db
+      .insertInto('run_events')
+      .values(
+        events.map((e) => ({
+          run_id: runId,
+          seq: e.seq,
+          type: e.event.type,
+          data: JSON.stringify(e.event),
+          created_at: now,
+        })),
+      )
+      .execute();
+  }
+
+  async get(id: string): Promise<RunRecord | undefined> {
+    const row = await this.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async events(runId: string, afterSeq: number): Promise<StoredEvent[]> {
+    const rows = await this.db
+      .selectFrom('run_events')
+      .select(['seq', 'data'])
+      .where('run_id', '=', runId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .execute();
+    return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.data) as RunEvent }));
+  }
+
+  /** After a crash: runs left running were interrupted; queued ones are returned to run again. */
+  async recover(at: number): Promise<RunRecord[]> {
+    await this.db
+      .updateTable('runs')
+      .set({
+        status: 'failed',
+        error: 'interrupted: the server stopped while the run was running',
+        finished_at: at,
+      })
+      .where('status', '=', 'running')
+      .execute();
+    const rows = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('status', '=', 'queued')
+      .orderBy('created_at')
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /** The newest runs of an owner that ran in a given agent session, for reading a result later. */
+  async latestInSession(owner: string, agentSessionId: string): Promise<RunRecord | undefined> {
+    const row = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('owner', '=', owner)
+      .where('agent_session_id', '=', agentSessionId)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+    return row ? fromRow(row) : undefined;
+  }
+}

@@ -1,0 +1,27 @@
+import type { Effort } from '../agents/types.ts';
+
+/** A caller's request for one agent run, as every surface builds it. */
+export interface RunSpec {
+  owner: string;
+  /** Workspace name (relative, safe segments); the run's cwd. */
+  workspace: string;
+  prompt: string;
+  model?: string;
+  systemPrompt?: string;
+  appendSystemPrompt?: string;
+  jsonSchema?: Record<string, unknown>;
+  effort?: Effort;
+  /**
+   * A named session to continue (`continue`) or to start over (`fresh`). Resolved when the
+   * run starts, so a queued run continues from the run queued before it.
+   */
+  session?: { kind: string; name: string; mode: 'continue' | 'fresh' };
+  /** An explicit agent session id to resume; it must belong to the owner. */
+  resumeSessionId?: string;
+  forkSession?: boolean;
+  timeoutMs?: number;
+  /** A busy workspace: queue behind its run (`wait`) or refuse at once (`conflict`). */
+  onBusy: 'wait' | 'conflict';
+  userMemory?: string;
+  mcpServers?: Record<string, { type: 'http'; url: string; headers?: Record<string, string> }>;
+}
