@@ -1,0 +1,31 @@
+import { readdir, readFile } from 'node:fs/promises';
+
+/**
+ * Live processes whose environment mentions `dataDir` (every agent process and its children
+ * inherit a CLAUDE_CONFIG_DIR inside it): the process table, read from /proc.
+ */
+export async function agentProcessesUnder(dataDir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const environ = await readFile(`/proc/${name}/environ`, 'latin1');
+      const stat = await readFile(`/proc/${name}/stat`, 'latin1');
+      if (/\) Z /.test(stat)) continue; // zombies are already dead
+      if (environ.includes(dataDir)) pids.push(Number(name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Polls until no agent process is left under dataDir, or the deadline passes; returns what is left. */
+export async function waitForNoAgentProcesses(dataDir: string, withinMs = 3000): Promise<number[]> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const left = await agentProcessesUnder(dataDir);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
