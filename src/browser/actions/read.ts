@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { captureViewportPng } from '../screenshot.ts';
+import { LIST_INTERACTIVE_ELEMENTS } from './interactive-elements.ts';
+import { defineAction } from './types.ts';
+
+const TEXT_LIMIT = 10_000;
+
+export const getText = defineAction({
+  name: 'get_text',
+  description: 'Visible text of the page body (first 10,000 characters) and its full length.',
+  params: z.object({}),
+  async run({ page }) {
+    // biome-ignore lint/performance/useDomNodeTextContent: the seed promises the *visible* text, which only innerText gives.
+    const text = await page.evaluate(() => document.body?.innerText ?? '');
+    return { text: text.slice(0, TEXT_LIMIT), length: text.length };
+  },
+});
+
+export const getHtml = defineAction({
+  name: 'get_html',
+  description: 'Full HTML of the current page.',
+  params: z.object({}),
+  async run({ page }) {
+    const html = await page.content();
+    return { html, length: html.length };
+  },
+});
+
+export const screenshot = defineAction({
+  name: 'screenshot',
+  description: 'PNG of the viewport, base64-encoded (GET …/screenshot/browser returns the raw image).',
+  params: z.object({
+    whLargest: z.number().int().positive().optional().describe('Scale so the larger side is at most this'),
+    width: z.number().int().positive().optional(),
+    height: z.number().int().positive().optional(),
+  }),
+  async run({ page, timeoutMs }, size) {
+    const png = await captureViewportPng(page, size, timeoutMs);
+    return {
+      format: 'png',
+      width: png.readUInt32BE(16),
+      height: png.readUInt32BE(20),
+      image: png.toString('base64'),
+    };
+  },
+});
+
+export const evalJs = defineAction({
+  name: 'eval_js',
+  description: 'Evaluate a JavaScript expression in the page and return its JSON-serialisable result.',
+  params: z.object({ expression: z.string().min(1).describe('e.g. "document.title"') }),
+  async run({ page }, { expression }) {
+    const result = await page.evaluate(expression);
+    return { result: result === undefined ? null : result };
+  },
+});
+
+export const getInteractiveElements = defineAction({
+  name: 'get_interactive_elements',
+  description:
+    'Buttons, links, inputs, selects … with a selector and the viewport coordinates of their centre (for system_click).',
+  params: z.object({ visible_only: z.boolean().default(true) }),
+  async run({ page }, { visible_only }) {
+    const elements = (await page.evaluate(`(${LIST_INTERACTIVE_ELEMENTS})(${visible_only})`)) as unknown[];
+    return { count: elements.length, elements };
+  },
+});

@@ -1,0 +1,39 @@
+import { browserAction, goto, sleep } from './navigation.ts';
+import { evalJs, getHtml, getInteractiveElements, getText, screenshot } from './read.ts';
+import { click, fill, type } from './selector-input.ts';
+import { mouseClick, mouseMove, scroll, sendKey, systemClick, systemType } from './system-input.ts';
+import type { AnyBrowserAction } from './types.ts';
+import { waitForElement, waitForText, waitForUrl } from './waits.ts';
+
+/** Every atomic action by its wire name: the HTTP API, run_script steps and MCP tools all read this. */
+export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
+  [
+    goto,
+    getText,
+    getHtml,
+    getInteractiveElements,
+    screenshot,
+    systemClick,
+    systemType,
+    sendKey,
+    click,
+    fill,
+    type,
+    scroll,
+    mouseMove,
+    mouseClick,
+    waitForElement,
+    waitForText,
+    waitForUrl,
+    evalJs,
+    browserAction,
+    sleep,
+  ].map((a) => [a.name, a]),
+);
+
+/** Names the original service's callers also use for the same action. */
+const ALIASES: Record<string, string> = { eval: 'eval_js' };
+
+export function findAction(name: string): AnyBrowserAction | undefined {
+  return atomicActions.get(ALIASES[name] ?? name);
+}

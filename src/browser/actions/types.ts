@@ -1,0 +1,36 @@
+import type { Page } from 'playwright-core';
+import type { z } from 'zod';
+
+/** What one action gets: the replica's page and the bounds it must respect. */
+export interface ActionContext {
+  page: Page;
+  /** Upper bound for this action in ms (STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS). */
+  timeoutMs: number;
+  allowPrivate: boolean;
+}
+
+/**
+ * One atomic action: its name on the wire (and as an MCP tool), its parameters, and what
+ * it does. `run` returns the response's `data`; failures throw.
+ */
+export interface BrowserAction<P extends z.ZodObject = z.ZodObject> {
+  name: string;
+  description: string;
+  params: P;
+  run(ctx: ActionContext, params: z.infer<P>): Promise<unknown>;
+}
+
+export type AnyBrowserAction = BrowserAction<z.ZodObject>;
+
+/** Keeps each action's params typed where it is written, and erases them for the registry. */
+export function defineAction<P extends z.ZodObject>(action: BrowserAction<P>): AnyBrowserAction {
+  return action as unknown as AnyBrowserAction;
+}
+
+/**
+ * The seed's waits take seconds (`"timeout": 5`, default 30). Every wait is still cut to the
+ * server's action timeout, so no request can hold a replica longer than that.
+ */
+export function waitBudgetMs(ctx: ActionContext, timeoutS: number | undefined, defaultS = 30): number {
+  return Math.max(1, Math.min(ctx.timeoutMs, Math.round((timeoutS ?? defaultS) * 1000)));
+}

@@ -1,0 +1,54 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.ts';
+import { BrowserPool } from './pool.ts';
+import type { Replica } from './replica.ts';
+import type { ActionResult } from './run-action.ts';
+import { captureViewportPng, type ScreenshotSize } from './screenshot.ts';
+import { runRequest } from './script.ts';
+
+export const DEFAULT_VIEWPORT = { width: 1280, height: 720 } as const;
+
+/** What every browser protocol (HTTP actions, screenshots, MCP) shares: the pool and its bounds. */
+export class BrowserService {
+  readonly pool: BrowserPool;
+
+  constructor(
+    private readonly config: () => Config,
+    logger: Logger,
+  ) {
+    const c = config();
+    this.pool = new BrowserPool({
+      numReplicas: c.STEALTHY_AUTO_BROWSE_NUM_REPLICAS,
+      queueMax: c.STEALTHY_AUTO_BROWSE_QUEUE_MAX,
+      launch: { executablePath: c.CHROMIUM_PATH, maxHeapMb: c.STEALTHY_AUTO_BROWSE_MAX_HEAP_MB },
+      viewport: DEFAULT_VIEWPORT,
+      allowPrivate: c.STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE,
+      logger,
+    });
+  }
+
+  /** Runs one request body (an action or a run_script) on the replica, queueing behind others. */
+  execute(replica: Replica, body: unknown): Promise<ActionResult> {
+    const c = this.config();
+    return replica.run((page) =>
+      runRequest(
+        {
+          page,
+          timeoutMs: c.STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS,
+          allowPrivate: c.STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE,
+          markBroken: () => replica.markBroken(),
+        },
+        body,
+      ),
+    );
+  }
+
+  screenshot(replica: Replica, size: ScreenshotSize): Promise<Buffer> {
+    const timeoutMs = this.config().STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS;
+    return replica.run((page) => captureViewportPng(page, size, timeoutMs));
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}

@@ -1,0 +1,30 @@
+import type { Surface } from '../../app.ts';
+import { BrowserService } from '../../browser/service.ts';
+import { parseBodiesAsJson } from '../../http/json-body.ts';
+import { registerMcpRoutes } from './mcp.ts';
+import { renderBrowserError } from './render.ts';
+import { registerActionRoutes, registerQueueRoutes, registerScreenshotRoutes } from './routes.ts';
+
+/** run_script bodies are small JSON; this bounds them. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * The browser surface (/stealthy-auto-browse/*). `onService` lets tests reach the pool (to
+ * crash a page on purpose); the server uses `browserSurface`.
+ */
+export function makeBrowserSurface(opts: { onService?: (service: BrowserService) => void } = {}): Surface {
+  return async (scope, deps) => {
+    const service = new BrowserService(() => deps.config.current(), deps.logger);
+    opts.onService?.(service);
+    // Chromium starts lazily on first use; closing the app closes it with every replica.
+    scope.addHook('onClose', () => service.close());
+    parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
+    scope.setErrorHandler(renderBrowserError);
+    registerActionRoutes(scope, deps, service);
+    registerScreenshotRoutes(scope, deps, service);
+    registerQueueRoutes(scope, service);
+    registerMcpRoutes(scope, deps, service);
+  };
+}
+
+export const browserSurface: Surface = makeBrowserSurface();

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import type { BrowserService } from '../../src/browser/service.ts';
+import { makeBrowserSurface } from '../../src/surfaces/browser/index.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { type FixtureServer, startFixtureServer } from './fixture-server.ts';
+
+export const TOKEN = 'browser-test-token';
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface BrowserTestApp {
+  app: TestApp;
+  service: BrowserService;
+  fixture: FixtureServer;
+  /** POSTs an action body; `cookie` pins a replica as the seed's clients do. */
+  act(body: unknown, opts?: { cookie?: string; token?: string | null }): Promise<ActionResponse>;
+  close(): Promise<void>;
+}
+
+export interface ActionResponse {
+  status: number;
+  body: {
+    success: boolean;
+    action?: string;
+    data?: Record<string, unknown> & { [k: string]: unknown };
+    error?: string;
+    code?: string;
+  };
+  /** `INSTANCEID=…` from Set-Cookie, when the response pinned the caller. */
+  cookie: string | undefined;
+}
+
+/** The real app with only the browser surface, plus a fixture site. Fails loudly without Chromium. */
+export async function startBrowserApp(env: Record<string, string> = {}): Promise<BrowserTestApp> {
+  assert.ok(
+    existsSync(CHROMIUM_PATH),
+    `Chromium is required for the browser tests and was not found at ${CHROMIUM_PATH}: apt-get install -y chromium`,
+  );
+  let service: BrowserService | undefined;
+  const app = await startTestApp({
+    surfaces: [makeBrowserSurface({ onService: (s) => (service = s) })],
+    env: {
+      STEALTHY_AUTO_BROWSE_AUTH_TOKEN: TOKEN,
+      STEALTHY_AUTO_BROWSE_NUM_REPLICAS: '1',
+      STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE: '1',
+      STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS: '10000',
+      CHROMIUM_PATH,
+      ...env,
+    },
+  });
+  const fixture = await startFixtureServer();
+  assert.ok(service);
+  const act = async (body: unknown, opts: { cookie?: string; token?: string | null } = {}) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const token = opts.token === undefined ? TOKEN : opts.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    if (opts.cookie) headers.cookie = opts.cookie;
+    const res = await fetch(`${app.url}/stealthy-auto-browse/`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+    });
+    const setCookie = res.headers.get('set-cookie');
+    return {
+      status: res.status,
+      body: (await res.json()) as ActionResponse['body'],
+      cookie: setCookie ? setCookie.split(';')[0] : undefined,
+    };
+  };
+  return {
+    app,
+    service,
+    fixture,
+    act,
+    async close() {
+      await app.close();
+      await fixture.close();
+    },
+  };
+}
+
+/** Asserts an action succeeded, showing the server's error when it did not. */
+export function ok(res: ActionResponse): Record<string, unknown> {
+  assert.equal(res.body.success, true, `expected success, got ${res.status}: ${JSON.stringify(res.body)}`);
+  assert.equal(res.status, 200);
+  return res.body.data ?? {};
+}
