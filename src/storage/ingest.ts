@@ -1,0 +1,84 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SNIFF_BYTES } from './content-type.ts';
+import { StorageError } from './storage-error.ts';
+
+export interface IngestChecks {
+  maxBytes: number;
+  /** Hex SHA-256 the client signed (x-amz-content-sha256); the upload fails if it differs. */
+  sha256Hex?: string;
+  /** Base64 MD5 from Content-MD5; the upload fails if it differs. */
+  md5Base64?: string;
+}
+
+export interface IngestedFile {
+  path: string;
+  size: number;
+  md5Hex: string;
+  /** The first bytes, for content-type detection. */
+  head: Buffer;
+}
+
+function digestMismatch(s3Code: 'BadDigest' | 'XAmzContentSHA256Mismatch'): StorageError {
+  return new StorageError('invalid_request', s3Code, 'The content does not match the digest the client sent');
+}
+
+/**
+ * Streams a body into a new temp file, hashing as it goes, so an object is never held in
+ * memory and nothing is visible until the caller renames the file into place. On any
+ * failure the temp file is removed: a failed upload leaves the old version untouched.
+ */
+export async function ingestToTemp(
+  source: Readable,
+  tmpDir: string,
+  checks: IngestChecks,
+): Promise<IngestedFile> {
+  const path = join(tmpDir, `${randomUUID()}.part`);
+  const md5 = createHash('md5');
+  const sha256 = checks.sha256Hex ? createHash('sha256') : undefined;
+  const headParts: Buffer[] = [];
+  let headBytes = 0;
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (size > checks.maxBytes) {
+        done(
+          new StorageError(
+            'payload_too_large',
+            'EntityTooLarge',
+            `Objects are limited to ${checks.maxBytes} bytes`,
+            400,
+          ),
+        );
+        return;
+      }
+      md5.update(chunk);
+      sha256?.update(chunk);
+      if (headBytes < SNIFF_BYTES) {
+        const part = chunk.subarray(0, SNIFF_BYTES - headBytes);
+        headParts.push(Buffer.from(part));
+        headBytes += part.length;
+      }
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(source, meter, createWriteStream(path, { flags: 'wx' }));
+    if (sha256 && sha256.digest('hex') !== checks.sha256Hex?.toLowerCase()) {
+      throw digestMismatch('XAmzContentSHA256Mismatch');
+    }
+    const md5Digest = md5.digest();
+    if (checks.md5Base64 !== undefined && md5Digest.toString('base64') !== checks.md5Base64) {
+      throw digestMismatch('BadDigest');
+    }
+    return { path, size, md5Hex: md5Digest.toString('hex'), head: Buffer.concat(headParts) };
+  } catch (err) {
+    await unlink(path).catch(() => {});
+    throw err;
+  }
+}

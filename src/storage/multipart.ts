@@ -1,0 +1,192 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { detectContentType, isInformativeType, SNIFF_BYTES } from './content-type.ts';
+import { type IngestChecks, ingestToTemp } from './ingest.ts';
+import { assertValidKey } from './keys.ts';
+import type { ObjectMeta, ObjectStore } from './object-store.ts';
+import { StorageError } from './storage-error.ts';
+
+interface UploadRecord {
+  key: string;
+  contentType: string | undefined;
+  initiatedMs: number;
+}
+
+export interface PartRecord {
+  partNumber: number;
+  etag: string;
+  size: number;
+  lastModifiedMs: number;
+}
+
+const UPLOAD_ID = /^[0-9a-f]{32}$/;
+
+function noSuchUpload(): StorageError {
+  return new StorageError(
+    'not_found',
+    'NoSuchUpload',
+    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+  );
+}
+
+/**
+ * Multipart uploads: each part is staged as its own file under multipart/<uploadId>/;
+ * completing concatenates them into one temp file that the store commits like any PUT.
+ */
+export class MultipartUploads {
+  readonly #store: ObjectStore;
+
+  constructor(store: ObjectStore) {
+    this.#store = store;
+  }
+
+  async create(bucket: string, key: string, contentType: string | undefined): Promise<string> {
+    assertValidKey(key);
+    const uploadId = randomBytes(16).toString('hex');
+    const dir = join(await this.#store.multipartDir(bucket), uploadId);
+    await mkdir(dir);
+    const record: UploadRecord = { key, contentType, initiatedMs: this.#store.clock.now() };
+    await writeFile(join(dir, 'upload.json'), JSON.stringify(record));
+    return uploadId;
+  }
+
+  async uploadPart(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable,
+    checks: IngestChecks,
+  ): Promise<PartRecord> {
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+      throw new StorageError(
+        'invalid_request',
+        'InvalidArgument',
+        'Part number must be an integer between 1 and 10000',
+      );
+    }
+    const dir = await this.#uploadDir(bucket, key, uploadId);
+    const file = await ingestToTemp(body, await this.#store.tempDir(bucket), checks);
+    const part: PartRecord = {
+      partNumber,
+      etag: `"${file.md5Hex}"`,
+      size: file.size,
+      lastModifiedMs: this.#store.clock.now(),
+    };
+    try {
+      await rename(file.path, join(dir, String(partNumber)));
+      await writeFile(join(dir, `${partNumber}.json`), JSON.stringify(part));
+    } catch (err) {
+      await unlink(file.path).catch(() => {});
+      throw err;
+    }
+    return part;
+  }
+
+  async listParts(bucket: string, key: string, uploadId: string): Promise<PartRecord[]> {
+    const dir = await this.#uploadDir(bucket, key, uploadId);
+    const parts: PartRecord[] = [];
+    for (const name of await readdir(dir)) {
+      if (!/^\d+\.json$/.test(name)) continue;
+      parts.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as PartRecord);
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async abort(bucket: string, key: string, uploadId: string): Promise<void> {
+    const dir = await this.#uploadDir(bucket, key, uploadId);
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  async complete(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    requested: { partNumber: number; etag: string }[],
+    ttlMs: number | undefined,
+  ): Promise<ObjectMeta> {
+    const dir = await this.#uploadDir(bucket, key, uploadId);
+    const record = JSON.parse(await readFile(join(dir, 'upload.json'), 'utf8')) as UploadRecord;
+    const stored = new Map((await this.listParts(bucket, key, uploadId)).map((p) => [p.partNumber, p]));
+    if (requested.length === 0) {
+      throw new StorageError('invalid_request', 'MalformedXML', 'CompleteMultipartUpload lists no parts');
+    }
+    const parts: PartRecord[] = [];
+    let previous = 0;
+    for (const want of requested) {
+      if (want.partNumber <= previous) {
+        throw new StorageError(
+          'invalid_request',
+          'InvalidPartOrder',
+          'Parts must be listed in ascending order',
+        );
+      }
+      previous = want.partNumber;
+      const part = stored.get(want.partNumber);
+      if (!part || unquote(part.etag) !== unquote(want.etag)) {
+        throw new StorageError(
+          'invalid_request',
+          'InvalidPart',
+          `Part ${want.partNumber} was not uploaded or its ETag differs`,
+        );
+      }
+      parts.push(part);
+    }
+    const tempPath = join(await this.#store.tempDir(bucket), `${uploadId}.complete`);
+    const out = createWriteStream(tempPath);
+    try {
+      for (const part of parts) {
+        await pipeline(createReadStream(join(dir, String(part.partNumber))), out, { end: false });
+      }
+      await new Promise<void>((resolve, reject) =>
+        out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+      );
+    } catch (err) {
+      out.destroy();
+      await unlink(tempPath).catch(() => {});
+      throw err;
+    }
+    // S3's multipart ETag: MD5 of the concatenated binary MD5s of the parts, then "-<count>".
+    const md5s = Buffer.concat(parts.map((p) => Buffer.from(unquote(p.etag), 'hex')));
+    const etag = `"${createHash('md5').update(md5s).digest('hex')}-${parts.length}"`;
+    const contentType = isInformativeType(record.contentType)
+      ? record.contentType
+      : await detectContentType(await readHead(tempPath));
+    const size = parts.reduce((n, p) => n + p.size, 0);
+    const meta = await this.#store.commit(bucket, key, { tempPath, size, etag, contentType, ttlMs });
+    await rm(dir, { recursive: true, force: true });
+    return meta;
+  }
+
+  async #uploadDir(bucket: string, key: string, uploadId: string): Promise<string> {
+    if (!UPLOAD_ID.test(uploadId)) throw noSuchUpload();
+    const dir = join(await this.#store.multipartDir(bucket), uploadId);
+    let record: UploadRecord;
+    try {
+      record = JSON.parse(await readFile(join(dir, 'upload.json'), 'utf8')) as UploadRecord;
+    } catch {
+      throw noSuchUpload();
+    }
+    if (record.key !== key) throw noSuchUpload();
+    return dir;
+  }
+}
+
+function unquote(etag: string): string {
+  return etag.trim().replace(/^"|"$/g, '').toLowerCase();
+}
+
+async function readHead(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, SNIFF_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}

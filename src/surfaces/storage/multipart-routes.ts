@@ -1,0 +1,91 @@
+import type { FastifyReply } from 'fastify';
+import { requireWrite } from './access.ts';
+import { parseXmlBody } from './bucket-routes.ts';
+import type { S3Call, StorageContext } from './context.ts';
+import { headerOf, readSmallBody, uploadBody } from './request-body.ts';
+import { queryValue } from './request-target.ts';
+import { s3Error } from './s3-errors.ts';
+import { el, isoTime, xmlDocument } from './xml.ts';
+
+function sendXml(call: S3Call, root: string, children: string[]): FastifyReply {
+  call.reply.header('content-type', 'application/xml');
+  return call.reply.status(200).send(xmlDocument(root, children));
+}
+
+function uploadIdOf(call: S3Call): string {
+  return queryValue(call.target, 'uploadId') ?? '';
+}
+
+export async function createMultipartUpload(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
+  requireWrite(call.caller.principal, call.bucket);
+  const uploadId = await ctx.uploads.create(call.bucket.name, call.key, headerOf(call.req, 'content-type'));
+  return sendXml(call, 'InitiateMultipartUploadResult', [
+    el('Bucket', call.bucket.name),
+    el('Key', call.key),
+    el('UploadId', uploadId),
+  ]);
+}
+
+export async function uploadPart(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
+  requireWrite(call.caller.principal, call.bucket);
+  if (headerOf(call.req, 'x-amz-copy-source'))
+    throw s3Error('NotImplemented', 'UploadPartCopy is not supported', 501);
+  const { body, checks } = uploadBody(call.req, call.caller, ctx.config().HYBRIDS3_MAX_OBJECT_BYTES);
+  const part = await ctx.uploads.uploadPart(
+    call.bucket.name,
+    call.key,
+    uploadIdOf(call),
+    Number(queryValue(call.target, 'partNumber')),
+    body,
+    checks,
+  );
+  call.reply.header('etag', part.etag);
+  return call.reply.status(200).send();
+}
+
+export async function completeMultipartUpload(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
+  requireWrite(call.caller.principal, call.bucket);
+  const doc = parseXmlBody(await readSmallBody(call.req, call.caller));
+  const parts = (
+    doc.CompleteMultipartUpload as { Part?: { PartNumber?: string; ETag?: string }[] } | undefined
+  )?.Part;
+  if (!parts) throw s3Error('MalformedXML', 'The XML you provided was not well-formed', 400);
+  const meta = await ctx.uploads.complete(
+    call.bucket.name,
+    call.key,
+    uploadIdOf(call),
+    parts.map((p) => ({ partNumber: Number(p.PartNumber), etag: String(p.ETag ?? '') })),
+    call.bucket.ttlMs,
+  );
+  return sendXml(call, 'CompleteMultipartUploadResult', [
+    el('Location', `${call.req.protocol}://${call.req.headers.host ?? ''}${call.target.rawPath}`),
+    el('Bucket', call.bucket.name),
+    el('Key', call.key),
+    el('ETag', meta.etag),
+  ]);
+}
+
+export async function abortMultipartUpload(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
+  requireWrite(call.caller.principal, call.bucket);
+  await ctx.uploads.abort(call.bucket.name, call.key, uploadIdOf(call));
+  return call.reply.status(204).send();
+}
+
+export async function listParts(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
+  requireWrite(call.caller.principal, call.bucket);
+  const parts = await ctx.uploads.listParts(call.bucket.name, call.key, uploadIdOf(call));
+  return sendXml(call, 'ListPartsResult', [
+    el('Bucket', call.bucket.name),
+    el('Key', call.key),
+    el('UploadId', uploadIdOf(call)),
+    el('IsTruncated', false),
+    ...parts.map((p) =>
+      el('Part', [
+        el('PartNumber', p.partNumber),
+        el('LastModified', isoTime(p.lastModifiedMs)),
+        el('ETag', p.etag),
+        el('Size', p.size),
+      ]),
+    ),
+  ]);
+}

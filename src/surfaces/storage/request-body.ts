@@ -1,0 +1,63 @@
+import type { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import type { IngestChecks } from '../../storage/ingest.ts';
+import type { Caller } from './access.ts';
+import { AwsChunkedDecoder } from './aws-chunked.ts';
+import { s3Error } from './s3-errors.ts';
+
+/**
+ * The decoded body of an upload and the checks it must pass. Streaming payloads
+ * (x-amz-content-sha256: STREAMING-…) are aws-chunked and decoded on the fly; a hex
+ * payload hash and Content-MD5 are checked after the last byte, before anything commits.
+ */
+export function uploadBody(
+  req: FastifyRequest,
+  caller: Caller,
+  maxBytes: number,
+): { body: Readable; checks: IngestChecks } {
+  const payloadHash = caller.payloadHash ?? headerOf(req, 'x-amz-content-sha256');
+  const checks: IngestChecks = { maxBytes };
+  const md5 = headerOf(req, 'content-md5');
+  if (md5) checks.md5Base64 = md5;
+  if (payloadHash && /^[0-9a-f]{64}$/i.test(payloadHash)) checks.sha256Hex = payloadHash;
+  const raw = req.raw as Readable;
+  if (!payloadHash?.startsWith('STREAMING-')) return { body: raw, checks };
+  const decodedLengthText = headerOf(req, 'x-amz-decoded-content-length');
+  const decodedLength = decodedLengthText === undefined ? undefined : Number(decodedLengthText);
+  if (decodedLength !== undefined && decodedLength > maxBytes) {
+    throw s3Error('EntityTooLarge', `Objects are limited to ${maxBytes} bytes`, 400);
+  }
+  const isSigned = payloadHash.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD');
+  if (isSigned && !caller.chunkSigning) {
+    throw s3Error('InvalidRequest', 'A signed streaming payload needs a SigV4 Authorization header', 400);
+  }
+  const decoder = new AwsChunkedDecoder({
+    signing: isSigned ? caller.chunkSigning : undefined,
+    decodedLength: Number.isSafeInteger(decodedLength) ? decodedLength : undefined,
+  });
+  raw.on('error', (err) => decoder.destroy(err));
+  raw.pipe(decoder);
+  return { body: decoder, checks };
+}
+
+/** Reads a small request body (XML of DeleteObjects, CompleteMultipartUpload) into memory. */
+export async function readSmallBody(
+  req: FastifyRequest,
+  caller: Caller,
+  limitBytes = 4 * 1024 * 1024,
+): Promise<string> {
+  const { body } = uploadBody(req, caller, limitBytes);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw s3Error('MaxMessageLengthExceeded', 'The request body is too large', 400);
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+export function headerOf(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
