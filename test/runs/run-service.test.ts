@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AppError } from '../../src/errors.ts';
+import type { RunSpec } from '../../src/runs/spec.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitForNoAgentProcesses } from '../helpers/processes.ts';
+
+const spec = (over: Partial<RunSpec>): RunSpec => ({
+  owner: 'alice',
+  workspace: 'users/alice',
+  prompt: 'hello',
+  onBusy: 'wait',
+  ...over,
+});
+
+describe('RunService with the real Claude Code binary and the fake model', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({
+      surfaces: [],
+      env: { POOL_SIZE: '1', MAX_CONCURRENT_RUNS: '2', MAX_QUEUED_RUNS: '2' },
+    });
+  });
+  after(async () => t.close());
+
+  test('a one-shot run answers Echo: <prompt>', async () => {
+    const run = await t.deps.runs.submit(spec({ prompt: 'What is 2+2?' }));
+    const rec = await run.done;
+    assert.equal(rec.status, 'succeeded');
+    assert.equal(rec.result?.text, 'Echo: What is 2+2?');
+    assert.ok(rec.result?.sessionId, 'the result names its agent session');
+    const types = run.events.map((e) => e.event.type);
+    assert.ok(types.includes('text_delta'), 'tokens stream as text deltas');
+    assert.deepEqual(
+      run.events.map((e) => e.seq),
+      run.events.map((_, i) => i + 1),
+      'events are numbered 1..n',
+    );
+    const persisted = [];
+    for await (const e of t.deps.runs.subscribe(run.id, 0)) persisted.push(e);
+    assert.deepEqual(persisted, run.events, 'a finished run replays its events from the store');
+  });
+
+  test('a Bash tool call really creates a file in the run workspace', async () => {
+    const run = await t.deps.runs.submit(
+      spec({
+        workspace: 'users/alice/tools',
+        prompt: '[[tool:Bash {"command":"echo made-by-agent > made.txt"}]]',
+      }),
+    );
+    const rec = await run.done;
+    assert.equal(rec.status, 'succeeded');
+    const file = join(t.dataDir, 'workspaces/users/alice/tools/made.txt');
+    assert.ok(existsSync(file), 'made.txt exists in the workspace');
+    assert.equal(readFileSync(file, 'utf8').trim(), 'made-by-agent');
+    const kinds = run.events.map((e) => e.event.type);
+    assert.ok(kinds.includes('tool_use') && kinds.includes('tool_result'));
+  });
+
+  test('a continued session sends its history to the model', async () => {
+    const session = { kind: 'test', name: 'memory', mode: 'continue' as const };
+    const first = await t.deps.runs.submit(
+      spec({ workspace: 'users/alice/s', prompt: 'My name is Alice.', session }),
+    );
+    assert.equal((await first.done).status, 'succeeded');
+    const second = await t.deps.runs.submit(
+      spec({ workspace: 'users/alice/s', prompt: '[[recall]]', session }),
+    );
+    const rec = await second.done;
+    assert.equal(rec.status, 'succeeded');
+    assert.match(rec.result?.text ?? '', /My name is Alice\./);
+    const fresh = await t.deps.runs.submit(
+      spec({ workspace: 'users/alice/s', prompt: '[[recall]]', session: { ...session, mode: 'fresh' } }),
+    );
+    assert.doesNotMatch((await fresh.done).result?.text ?? '', /Alice/, 'a fresh session has no history');
+  });
+
+  test('two runs on one workspace serialize when asked to wait, conflict otherwise', async () => {
+    const ws = 'users/alice/busy';
+    const a = await t.deps.runs.submit(spec({ workspace: ws, prompt: '[[sleep:1500]] first' }));
+    await assert.rejects(
+      t.deps.runs.submit(spec({ workspace: ws, prompt: 'second', onBusy: 'conflict' })),
+      (err: unknown) => err instanceof AppError && err.code === 'conflict',
+    );
+    const b = await t.deps.runs.submit(spec({ workspace: ws, prompt: 'third' }));
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    assert.equal(ra.status, 'succeeded');
+    assert.equal(rb.status, 'succeeded');
+    assert.ok(
+      (rb.startedAt ?? 0) >= (ra.finishedAt ?? Number.POSITIVE_INFINITY),
+      'the second waited for the first',
+    );
+  });
+
+  test('the agent environment holds no gateway secret', async () => {
+    const secrets = {
+      API_KEYS: 'sk-gateway-secret-1',
+      NEXTAUTH_SECRET: 'nextauth-secret-2',
+      CLAUDEBOX_API_TOKEN: 'claudebox-secret-3',
+      HYBRIDS3_MASTER_KEY: 'storage-secret-4',
+    };
+    Object.assign(process.env, secrets);
+    try {
+      const run = await t.deps.runs.submit(
+        spec({ workspace: 'users/alice/env', prompt: '[[tool:Bash {"command":"env > env.txt"}]]' }),
+      );
+      assert.equal((await run.done).status, 'succeeded');
+      const env = readFileSync(join(t.dataDir, 'workspaces/users/alice/env/env.txt'), 'utf8');
+      assert.match(env, /CLAUDE_CONFIG_DIR=/, 'the file really is the agent environment');
+      for (const [name, value] of Object.entries(secrets)) {
+        assert.ok(!env.includes(value), `${name} leaked into the agent environment`);
+        assert.ok(!env.includes(`${name}=`), `${name} is set in the agent environment`);
+      }
+    } finally {
+      for (const name of Object.keys(secrets)) delete process.env[name];
+    }
+  });
+});
+
+describe('RunService stops leave no process', () => {
+  // Its own app without a warm pool: once its runs are stopped, no agent process may remain.
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ surfaces: [], env: { POOL_SIZE: '0' } });
+  });
+  after(async () => t.close());
+
+  test('a timeout stops the run, keeps its partial output and leaves no process', async () => {
+    const run = await t.deps.runs.submit(
+      spec({ workspace: 'users/alice/slow', prompt: '[[words:3]] [[sleep:20000]]', timeoutMs: 2500 }),
+    );
+    const rec = await run.done;
+    assert.equal(rec.status, 'timed_out');
+    assert.equal(rec.result?.subtype, 'timed_out');
+    assert.deepEqual(await waitForNoAgentProcesses(t.dataDir), []);
+  });
+
+  test('cancel kills the run and every process it started', async () => {
+    const run = await t.deps.runs.submit(
+      spec({ workspace: 'users/alice/cancel', prompt: '[[tool:Bash {"command":"sleep 30 & sleep 30"}]]' }),
+    );
+    // Wait until the tool is running so there is a child process to leak.
+    for await (const e of t.deps.runs.subscribe(run.id)) if (e.event.type === 'tool_use') break;
+    assert.equal(t.deps.runs.cancel(run.id), true);
+    const rec = await run.done;
+    assert.equal(rec.status, 'cancelled');
+    assert.deepEqual(await waitForNoAgentProcesses(t.dataDir), []);
+  });
+});
+
+describe('RunService limits', () => {
+  test('a full queue refuses with queue_full and a retry-after', async () => {
+    const t = await startTestApp({ surfaces: [], env: { MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '1' } });
+    try {
+      const running = await t.deps.runs.submit(spec({ workspace: 'users/q/a', prompt: '[[sleep:2000]] a' }));
+      const queued = await t.deps.runs.submit(spec({ workspace: 'users/q/b', prompt: 'b' }));
+      await assert.rejects(
+        t.deps.runs.submit(spec({ workspace: 'users/q/c', prompt: 'c' })),
+        (err: unknown) => err instanceof AppError && err.code === 'queue_full' && (err.retryAfterS ?? 0) >= 1,
+      );
+      assert.deepEqual(t.deps.runs.queueState(), {
+        running: 1,
+        queued: 1,
+        maxConcurrentRuns: 1,
+        maxQueuedRuns: 1,
+      });
+      assert.equal((await running.done).status, 'succeeded');
+      assert.equal((await queued.done).status, 'succeeded');
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('after a crash, running runs become failed and queued runs run again', async () => {
+    const first = await startTestApp({ surfaces: [], env: { MAX_CONCURRENT_RUNS: '1' } });
+    const dataDir = first.dataDir;
+    // Simulate a crash: rows as a killed server leaves them.
+    const repo = (await import('../../src/runs/repository.ts')).RunRepository;
+    const r = new repo(first.deps.db);
+    await r.insert('crashed-running', spec({ workspace: 'users/c/x', prompt: 'x' }), Date.now() - 2000, null);
+    await r.markRunning('crashed-running', Date.now() - 1000);
+    await r.insert(
+      'crashed-queued',
+      spec({ workspace: 'users/c/y', prompt: 'picked up again' }),
+      Date.now(),
+      null,
+    );
+    await first.app.close();
+    await first.deps.backend.close();
+    await first.deps.db.destroy();
+    await first.fake.close();
+
+    const second = await startTestApp({ surfaces: [], dataDir });
+    try {
+      const running = await second.deps.runs.get('crashed-running');
+      assert.equal(running?.status, 'failed');
+      assert.match(running?.error ?? '', /interrupted/);
+      let queued = await second.deps.runs.get('crashed-queued');
+      for (let i = 0; i < 100 && queued?.status !== 'succeeded'; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        queued = await second.deps.runs.get('crashed-queued');
+      }
+      assert.equal(queued?.status, 'succeeded');
+      assert.equal(queued?.result?.text, 'Echo: picked up again');
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AppError } from '../../src/errors.ts';
+import { assertNoEncodedSeparators, parseFilePath, parseWorkspaceName } from '../../src/workspaces/names.ts';
+import { WorkspaceFs } from '../../src/workspaces/workspace-fs.ts';
+import { makeTempDir } from '../helpers/temp.ts';
+
+/** Names that must never resolve to anything (each would leave the workspace or be ambiguous). */
+export const TRAVERSAL_CORPUS = [
+  '..',
+  '../etc',
+  'a/../../etc',
+  '/etc/passwd',
+  '/',
+  '.',
+  './a',
+  'a/./b',
+  'a//b',
+  'a\\..\\b',
+  '..\\etc',
+  'a\u0000b',
+  'a\nb',
+  '',
+  '.hidden/../..',
+];
+
+const isInvalid = (err: unknown) => err instanceof AppError && err.code === 'invalid_request';
+
+describe('WorkspaceFs', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let fs: WorkspaceFs;
+  before(async () => {
+    ({ dir, cleanup } = await makeTempDir());
+    fs = new WorkspaceFs(join(dir, 'workspaces'));
+    await fs.init();
+  });
+  after(async () => cleanup());
+
+  test('accepts relative names of safe segments', async () => {
+    assert.deepEqual(parseWorkspaceName('myproject'), ['myproject']);
+    assert.deepEqual(parseWorkspaceName('a/b'), ['a', 'b']);
+    const abs = await fs.ensure('users/alice/proj');
+    assert.equal(abs, join(dir, 'workspaces/users/alice/proj'));
+  });
+
+  for (const name of TRAVERSAL_CORPUS) {
+    test(`refuses workspace name ${JSON.stringify(name)}`, async () => {
+      await assert.rejects(fs.ensure(name), isInvalid);
+    });
+    test(`refuses file path ${JSON.stringify(name)}`, async () => {
+      await assert.rejects(fs.resolveFile('ok', name), isInvalid);
+    });
+  }
+
+  test('refuses encoded separators and dot segments in raw URLs', () => {
+    for (const raw of [
+      '/files/ws/a%2Fb',
+      '/files/ws/a%2fb',
+      '/files/ws/%2e%2e/x',
+      '/files/ws/..%2Fx',
+      '/f/a%5Cb',
+      '/f/%00',
+    ]) {
+      assert.throws(() => assertNoEncodedSeparators(raw), isInvalid, raw);
+    }
+    assert.doesNotThrow(() => assertNoEncodedSeparators('/files/ws/a%20b.txt?x=%2F'));
+  });
+
+  test('refuses paths through a symlink, even one planted inside the workspace', async () => {
+    const ws = await fs.ensure('victim');
+    await mkdir(join(dir, 'outside'), { recursive: true });
+    await writeFile(join(dir, 'outside/secret.txt'), 'secret');
+    await symlink(join(dir, 'outside'), join(ws, 'link'));
+    await assert.rejects(fs.resolveFile('victim', 'link/secret.txt'), isInvalid);
+    await symlink(join(dir, 'outside'), join(dir, 'workspaces/linked-ws'));
+    await assert.rejects(fs.ensure('linked-ws'), isInvalid);
+    const listed = await fs.list('victim');
+    assert.ok(!listed.some((e) => e.path.startsWith('link')), 'listing does not follow links');
+  });
+
+  test('parseFilePath keeps dotfiles but not dot segments', () => {
+    assert.deepEqual(parseFilePath('.gitignore'), ['.gitignore']);
+    assert.deepEqual(parseFilePath('src/.env.example'), ['src', '.env.example']);
+  });
+});
