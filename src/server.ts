@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { needsFakeModel } from './agents/model-auth.ts';
 import { buildApp } from './app.ts';
+import { readStoredOAuth } from './auth/oauth-store.ts';
 import type { ConfigSource } from './config/index.ts';
 import { closeDeps, createDeps } from './deps.ts';
 import { type FakeModel, startFakeModel } from './fake-model/server.ts';
@@ -12,7 +13,9 @@ export async function serve(config: ConfigSource): Promise<void> {
   const c = config.current();
   const logger = createLogger(c.LOG_LEVEL);
   let fake: FakeModel | undefined;
-  if (needsFakeModel(c, false)) {
+  // A subscription login stored by POST /auth/exchange counts as credentials: no fake model then.
+  const storedOAuth = await readStoredOAuth(c.DATA_DIR);
+  if (needsFakeModel(c, storedOAuth !== undefined)) {
     fake = await startFakeModel({ host: '127.0.0.1', port: 0 });
     const banner = '!'.repeat(78);
     process.stderr.write(
@@ -22,6 +25,8 @@ export async function serve(config: ConfigSource): Promise<void> {
     );
   }
   const deps = await createDeps(config, logger, fake ? { fakeModelUrl: fake.url } : {});
+  // Before recovered runs start; the claude-code-api surface then refreshes it before expiry.
+  if (storedOAuth && !c.CLAUDE_CODE_OAUTH_TOKEN) deps.modelAuth.setOAuthToken(storedOAuth.accessToken);
   const recovered = await deps.runs.recover();
   if (recovered > 0) logger.info({ recovered }, 'picked up queued runs from before the restart');
   void deps.backend.warm();

@@ -1,5 +1,7 @@
 import type { Surface } from '../app.ts';
+import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { healthSurface } from './health/index.ts';
+import { openAiSurface } from './openai/index.ts';
 
 /** Every protocol surface the server serves, in registration order. */
-export const allSurfaces: readonly Surface[] = [healthSurface];
+export const allSurfaces: readonly Surface[] = [healthSurface, claudeCodeApiSurface, openAiSurface];

@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  exchangeCode,
+  type OAuthClientConfig,
+  type PkceLogin,
+  startPkceLogin,
+} from '../../auth/oauth-pkce.ts';
+import type { OAuthCredentialStore } from '../../auth/oauth-store.ts';
+import type { Config } from '../../config/index.ts';
+import type { AppDeps } from '../../deps.ts';
+import { AppError } from '../../errors.ts';
+import { callerOf } from './caller.ts';
+import { parseOrThrow } from './request-body.ts';
+
+/** A login's state is kept this long: enough to sign in and paste the code, no longer. */
+export const LOGIN_TTL_MS = 10 * 60_000;
+const MAX_PENDING_LOGINS = 100;
+
+const exchangeSchema = z.object({
+  code: z.string({ error: 'code is required' }).min(1, 'code is required').max(4096),
+});
+
+export function oauthClientOf(c: Config): OAuthClientConfig {
+  return {
+    authorizeUrl: c.OAUTH_AUTHORIZE_URL ?? 'https://claude.ai/oauth/authorize',
+    tokenUrl: c.OAUTH_TOKEN_URL ?? 'https://console.anthropic.com/v1/oauth/token',
+    clientId: c.OAUTH_CLIENT_ID,
+    redirectUri: c.OAUTH_REDIRECT_URI ?? 'https://console.anthropic.com/oauth/code/callback',
+    scopes: c.OAUTH_SCOPES,
+  };
+}
+
+/**
+ * The server's Claude subscription login, as the seed does it: POST /auth/login gives a PKCE
+ * authorize URL, the user pastes back `CODE#STATE` to POST /auth/exchange, and from then on
+ * every agent uses the stored token (refreshed before it expires).
+ */
+export function registerAuthRoutes(scope: FastifyInstance, deps: AppDeps, store: OAuthCredentialStore): void {
+  const pending = new Map<string, { login: PkceLogin; userId: string; expiresAt: number }>();
+  const prune = (now: number) => {
+    for (const [state, p] of pending) if (p.expiresAt <= now) pending.delete(state);
+  };
+
+  scope.get('/auth/status', async () => {
+    const method = deps.modelAuth.method();
+    const tokens = store.tokens;
+    return {
+      authenticated: method !== 'none',
+      method,
+      oauth: {
+        loggedIn: tokens !== undefined,
+        ...(tokens?.expiresAt !== undefined ? { expiresAt: new Date(tokens.expiresAt).toISOString() } : {}),
+      },
+    };
+  });
+
+  scope.post('/auth/login', async (req) => {
+    const now = Date.now();
+    prune(now);
+    // Bounded: a caller looping on /auth/login cannot grow server memory without limit.
+    if (pending.size >= MAX_PENDING_LOGINS) throw new AppError('busy', 'Too many logins in progress', 60);
+    const login = startPkceLogin(oauthClientOf(deps.config.current()));
+    pending.set(login.state, { login, userId: callerOf(req).userId, expiresAt: now + LOGIN_TTL_MS });
+    return { url: login.url };
+  });
+
+  scope.post('/auth/exchange', async (req) => {
+    const { code: pasted } = parseOrThrow(exchangeSchema, req.body);
+    const hash = pasted.indexOf('#');
+    const code = (hash >= 0 ? pasted.slice(0, hash) : pasted).trim();
+    const state = hash >= 0 ? pasted.slice(hash + 1).trim() : '';
+    prune(Date.now());
+    const p = pending.get(state);
+    // The state binds the code to a login this server started, for this same caller.
+    if (!code || !p || p.userId !== callerOf(req).userId) {
+      throw new AppError('invalid_request', 'Unknown or expired login; POST /auth/login again');
+    }
+    pending.delete(state);
+    const tokens = await exchangeCode(oauthClientOf(deps.config.current()), p.login, code);
+    await store.save(tokens);
+    req.log.info({ userId: p.userId }, 'Claude OAuth login completed');
+    return { success: true };
+  });
+}

@@ -1,0 +1,77 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { AppDeps } from '../../deps.ts';
+import type { RunSpec } from '../../runs/spec.ts';
+import { callerOf } from './caller.ts';
+import { parseOrThrow } from './request-body.ts';
+import type { UserMemoryStore } from './user-memory.ts';
+
+/** A caller may ask for up to ten times the server's default run timeout, never unbounded. */
+export const MAX_TIMEOUT_FACTOR = 10;
+
+/** The session namespace of /run: user A's "s1" and a claudebox workspace never collide. */
+export const RUN_SESSION_KIND = 'run';
+
+function runBodySchema(maxPromptChars: number, maxTimeoutMs: number) {
+  return z.object({
+    prompt: z
+      .string({ error: 'prompt is required' })
+      .min(1, 'prompt is required')
+      .max(maxPromptChars, `prompt is longer than ${maxPromptChars} characters`),
+    sessionId: z.string().min(1).max(200).optional(),
+    timeoutMs: z
+      .number({ error: 'timeoutMs must be a number of milliseconds' })
+      .int('timeoutMs must be an integer')
+      .min(1000, 'timeoutMs must be at least 1000')
+      .max(maxTimeoutMs, `timeoutMs must be at most ${maxTimeoutMs}`)
+      .optional(),
+  });
+}
+
+/** Aborts when the client goes away before its answer was written: its run is then cancelled. */
+function clientGoneSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+/**
+ * POST /run → `{success, output, durationMs, timedOut}`. Without sessionId a one-shot run;
+ * with one, the caller's named session, created on first use. Runs of one user share the
+ * `users/<user>` workspace, so that user's concurrent requests queue behind each other.
+ */
+export function registerRunRoute(scope: FastifyInstance, deps: AppDeps, memory: UserMemoryStore): void {
+  scope.post('/run', async (req, reply) => {
+    const c = deps.config.current();
+    const body = parseOrThrow(
+      runBodySchema(c.MAX_PROMPT_CHARS, c.RUN_TIMEOUT_MS * MAX_TIMEOUT_FACTOR),
+      req.body,
+    );
+    const { userId } = callerOf(req);
+    const startedAt = Date.now();
+    const userMemory = await memory.read(userId);
+    const spec: RunSpec = {
+      owner: userId,
+      workspace: `users/${userId}`,
+      prompt: body.prompt,
+      onBusy: 'wait',
+      ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+      ...(userMemory ? { userMemory } : {}),
+      ...(body.sessionId
+        ? { session: { kind: RUN_SESSION_KIND, name: body.sessionId, mode: 'continue' } }
+        : {}),
+    };
+    const run = await deps.runs.submit(spec, clientGoneSignal(reply));
+    const record = await run.done;
+    const timedOut = record.status === 'timed_out';
+    return reply.send({
+      success: record.status === 'succeeded',
+      output: record.result?.text ?? '',
+      durationMs: Date.now() - startedAt,
+      timedOut,
+      ...(record.status !== 'succeeded' && record.error ? { error: record.error } : {}),
+    });
+  });
+}
