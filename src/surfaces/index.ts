@@ -1,7 +1,8 @@
 import type { Surface } from '../app.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
+import { claudeboxSurface } from './claudebox/index.ts';
 import { healthSurface } from './health/index.ts';
 import { openAiSurface } from './openai/index.ts';
 
 /** Every protocol surface the server serves, in registration order. */
-export const allSurfaces: readonly Surface[] = [healthSurface, claudeCodeApiSurface, openAiSurface];
+export const allSurfaces: readonly Surface[] = [healthSurface, claudeCodeApiSurface, openAiSurface, claudeboxSurface];

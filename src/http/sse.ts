@@ -1,0 +1,67 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * One Server-Sent Events response. Writes wait for `drain` when the socket's buffer is full,
+ * so a slow client slows the relay instead of growing the server's memory; comment
+ * heartbeats keep proxies and clients from timing out an idle stream (long tool runs).
+ */
+export class SseWriter {
+  readonly #res: ServerResponse;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #isEnded = false;
+
+  constructor(res: ServerResponse, heartbeatMs: number, headers: Record<string, string> = {}) {
+    this.#res = res;
+    res.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      // nginx would otherwise buffer the whole stream before relaying it.
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    // Small writes must leave at once: a token delayed by Nagle is a token delayed for the user.
+    res.socket?.setNoDelay(true);
+    this.#heartbeat = setInterval(() => void this.#write(': keep-alive\n\n'), heartbeatMs);
+    this.#heartbeat.unref();
+    res.once('close', () => this.#stop());
+  }
+
+  /** True once the client has gone or the stream was ended: further writes are dropped. */
+  get isClosed(): boolean {
+    return this.#isEnded || this.#res.destroyed || this.#res.writableEnded;
+  }
+
+  /** Sends one `data:` event; `data` is written as is (JSON text, or `[DONE]`). */
+  send(data: string): Promise<void> {
+    return this.#write(`data: ${data}\n\n`);
+  }
+
+  /** Ends the response once everything written so far is flushed. */
+  end(): void {
+    if (this.isClosed) return;
+    this.#stop();
+    this.#res.end();
+  }
+
+  #stop(): void {
+    this.#isEnded = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  #write(chunk: string): Promise<void> {
+    if (this.isClosed) return Promise.resolve();
+    if (this.#res.write(chunk)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.#res.off('drain', done);
+        this.#res.off('close', done);
+        resolve();
+      };
+      this.#res.on('drain', done);
+      this.#res.on('close', done);
+    });
+  }
+}

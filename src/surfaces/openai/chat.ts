@@ -1,0 +1,130 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppDeps } from '../../app.ts';
+import type { AppError } from '../../errors.ts';
+import type { ActiveRun } from '../../runs/active-run.ts';
+import type { RunSpec } from '../../runs/spec.ts';
+import { callerOf } from './auth.ts';
+import { completeRun, newCompletionMeta, streamRun } from './completion.ts';
+import { OpenAiError } from './errors.ts';
+import { type Caller, CLAUDE_OPS_MODEL, flavourOf } from './models.ts';
+import { type ChatBody, claudeboxOptions, lastUserPrompt, modelNamed, parseChatBody } from './request.ts';
+
+/** claude-ops runs in flight, for seed 000's "a session is already running" limit. */
+export interface ChatState {
+  claudeOpsInFlight: number;
+}
+
+/** POST …/chat/completions on every OpenAI path: auth, flavour by model, one run, rendered. */
+export async function handleChatCompletion(
+  deps: AppDeps,
+  state: ChatState,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const caller = await callerOf(deps, req);
+  const named = modelNamed(req.body);
+  // Seed 000's order: disabled, then key, then body. A body whose model cannot be read is
+  // judged by claude-ops' rules unless a claudebox credential says otherwise.
+  const isClaudeOps = named === CLAUDE_OPS_MODEL || (named === undefined && caller?.kind !== 'claudebox');
+  if (isClaudeOps) {
+    if (!deps.config.current().CLAUDEOPS_CHAT_API_KEY) {
+      throw new OpenAiError('disabled', 'chat_endpoint_disabled', 'The chat endpoint is disabled');
+    }
+    if (caller?.kind !== 'claude-ops') throw invalidApiKey();
+  } else if (!caller) {
+    throw invalidApiKey();
+  }
+  const body = parseChatBody(req.body);
+  const flavour = flavourOf(body.model);
+  if (!flavour || !caller || flavour.kind !== caller.kind) {
+    throw new OpenAiError(
+      'not_found',
+      'model_not_found',
+      `The model \`${body.model}\` does not exist or you do not have access to it.`,
+    );
+  }
+  const prompt = lastUserPrompt(body);
+  const signal = abortOnClientGone(req, reply);
+  const meta = newCompletionMeta(body.model);
+  const run =
+    caller.kind === 'claudebox' && flavour.kind === 'claudebox'
+      ? await deps.runs.submit(claudeboxSpec(req, body, caller, prompt, flavour.claudeModel), signal)
+      : await submitClaudeOps(deps, state, prompt, signal);
+  if (body.stream) return streamRun(deps, reply, run, meta, body.stream_options?.include_usage === true);
+  return completeRun(run, meta);
+}
+
+async function submitClaudeOps(
+  deps: AppDeps,
+  state: ChatState,
+  prompt: string,
+  signal: AbortSignal,
+): Promise<ActiveRun> {
+  if (state.claudeOpsInFlight >= deps.config.current().CLAUDEOPS_CHAT_MAX_SESSIONS) {
+    throw new OpenAiError(
+      'busy',
+      'rate_limit_exceeded',
+      'A session is already running. Try again shortly.',
+      'rate_limit_error',
+    );
+  }
+  // Counted before the await so two requests arriving together cannot both pass the check.
+  state.claudeOpsInFlight += 1;
+  try {
+    const run = await deps.runs.submit(
+      {
+        owner: 'claude-ops',
+        workspace: 'users/claude-ops/chat',
+        prompt,
+        // No session: seed 000's chat is stateless, every message is a fresh agent session.
+        onBusy: 'wait',
+      },
+      signal,
+    );
+    void run.done.finally(() => {
+      state.claudeOpsInFlight -= 1;
+    });
+    return run;
+  } catch (err) {
+    state.claudeOpsInFlight -= 1;
+    throw err;
+  }
+}
+
+/** claudebox's mapping, the same as /claudebox/run: user U's workspace W is `users/U/W`. */
+function claudeboxSpec(
+  req: FastifyRequest,
+  body: ChatBody,
+  caller: Extract<Caller, { kind: 'claudebox' }>,
+  prompt: string,
+  claudeModel: string,
+): RunSpec {
+  const opts = claudeboxOptions(req, body);
+  const userId = caller.principal.userId;
+  return {
+    owner: userId,
+    workspace: `users/${userId}/${opts.workspace}`,
+    prompt,
+    model: claudeModel,
+    appendSystemPrompt: opts.appendSystemPrompt,
+    session: { kind: 'workspace', name: opts.workspace, mode: opts.isContinue ? 'continue' : 'fresh' },
+    onBusy: 'conflict',
+  };
+}
+
+/**
+ * Aborts when the connection closes before the response is complete: the engine then
+ * cancels the run and kills its process, so a client that gives up costs nothing more.
+ */
+function abortOnClientGone(req: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const ac = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ac.abort();
+  });
+  req.raw.once('aborted', () => ac.abort());
+  return ac.signal;
+}
+
+function invalidApiKey(): AppError {
+  return new OpenAiError('unauthorized', 'invalid_api_key', 'Missing or invalid API key');
+}

@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { Surface } from '../../app.ts';
+import type { AppDeps } from '../../deps.ts';
+import { prepareErrorReply, toAppError } from '../../http/errors.ts';
+import { callerOf } from './auth.ts';
+import { type ChatState, handleChatCompletion } from './chat.ts';
+import { OpenAiError, renderOpenAiError } from './errors.ts';
+import { modelsFor } from './models.ts';
+import { parseChatBodies } from './request.ts';
+
+const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The OpenAI chat protocol at every base URL the seeds use: `/v1` (chat apps, seed 000),
+ * `/claudebox/openai/v1` (claudebox) and the root (the LiteLLM gateway). Each path serves
+ * every model its caller may use; the model picks the flavour (see models.ts).
+ */
+export const openAiSurface: Surface = async (app, deps) => {
+  parseChatBodies(app, BODY_LIMIT_BYTES);
+  app.setErrorHandler((err, req, reply) => {
+    const appErr = toAppError(err, req);
+    prepareErrorReply(appErr, reply);
+    return reply.send(renderOpenAiError(appErr).body);
+  });
+  // Shared by all paths: the claude-ops limit is about runs, whichever URL started them.
+  const state: ChatState = { claudeOpsInFlight: 0 };
+  for (const prefix of ['/v1', '/claudebox/openai/v1', '']) {
+    app.post(`${prefix}/chat/completions`, (req, reply) => handleChatCompletion(deps, state, req, reply));
+  }
+  registerModelRoutes(app, deps);
+  // LiteLLM's liveness probe: no auth, no engine state, just "the process answers".
+  app.get('/health/liveliness', async () => "I'm alive!");
+};
+
+function registerModelRoutes(app: FastifyInstance, deps: AppDeps): void {
+  // Seed 000: chat apps probe /v1/models before asking for a key, so it answers anyone;
+  // a valid claudebox credential adds its models.
+  app.get('/v1/models', async (req) => {
+    const caller = await callerOf(deps, req);
+    return { object: 'list', data: modelsFor(caller, isChatEnabled(deps)) };
+  });
+  for (const path of ['/claudebox/openai/v1/models', '/models']) {
+    app.get(path, async (req) => {
+      const caller = await callerOf(deps, req);
+      if (!caller) throw new OpenAiError('unauthorized', 'invalid_api_key', 'Missing or invalid API key');
+      return { object: 'list', data: modelsFor(caller, isChatEnabled(deps)) };
+    });
+  }
+}
+
+function isChatEnabled(deps: AppDeps): boolean {
+  return Boolean(deps.config.current().CLAUDEOPS_CHAT_API_KEY);
+}

@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { AppError } from '../../errors.ts';
+import { parseWorkspaceName } from '../../workspaces/names.ts';
+import { OpenAiError } from './errors.ts';
+
+/**
+ * Stands for a body that is not JSON. Parsing must not fail before the route runs: seed 000
+ * answers a missing key (503/401) before it looks at the body, so the route decides.
+ */
+export const MALFORMED_BODY = Symbol('malformed JSON body');
+
+/** Every body of this scope is JSON whatever its Content-Type (LiteLLM and curl label it loosely). */
+export function parseChatBodies(app: FastifyInstance, bodyLimit: number): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(null, MALFORMED_BODY);
+    }
+  });
+}
+
+const contentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
+const message = z.looseObject({
+  role: z.string(),
+  content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
+});
+// temperature, max_tokens, tools, … are accepted and ignored: Claude Code manages them itself.
+const chatBody = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(message),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  extra_headers: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export type ChatBody = z.infer<typeof chatBody>;
+
+/** The model a body names, if it can be read at all (it picks the flavour and so the auth rules). */
+export function modelNamed(body: unknown): string | undefined {
+  if (body === MALFORMED_BODY || !body || typeof body !== 'object') return undefined;
+  const model = (body as { model?: unknown }).model;
+  return typeof model === 'string' ? model : undefined;
+}
+
+export function parseChatBody(body: unknown): ChatBody {
+  if (body === MALFORMED_BODY) throw invalidRequest('Malformed JSON body');
+  const parsed = chatBody.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalidRequest(`Invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? ''}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * The prompt is the last user message only: chat apps resend the whole history each turn,
+ * and the agent keeps its own (claudebox continues a session; claude-ops is stateless).
+ */
+export function lastUserPrompt(body: ChatBody): string {
+  const last = [...body.messages].reverse().find((m) => m.role === 'user');
+  const content = last?.content;
+  const text =
+    typeof content === 'string'
+      ? content
+      : (content ?? [])
+          .filter((p) => p.type === 'text' && typeof p.text === 'string')
+          .map((p) => p.text)
+          .join('\n');
+  if (!text.trim()) throw invalidRequest('No user message found');
+  return text;
+}
+
+export interface ClaudeboxOptions {
+  /** The caller's workspace subpath, validated; `default` when none is named. */
+  workspace: string;
+  isContinue: boolean;
+  appendSystemPrompt: string | undefined;
+}
+
+/** X-Claude-* headers, or the same names in the body's `extra_headers` (LiteLLM's curl sends them there). */
+export function claudeboxOptions(req: FastifyRequest, body: ChatBody): ClaudeboxOptions {
+  const extra = new Map(
+    Object.entries(body.extra_headers ?? {}).map(([k, v]) => [k.toLowerCase(), v] as const),
+  );
+  const read = (name: string): string | undefined => {
+    const header = req.headers[name];
+    const value = (Array.isArray(header) ? header[0] : header) ?? extra.get(name);
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  };
+  const workspace = read('x-claude-workspace') ?? 'default';
+  return {
+    workspace: parseWorkspaceName(workspace).join('/'),
+    isContinue: /^(1|true|yes)$/i.test(read('x-claude-continue') ?? ''),
+    appendSystemPrompt: read('x-claude-append-system-prompt'),
+  };
+}
+
+function invalidRequest(message: string): AppError {
+  return new OpenAiError('invalid_request', 'invalid_request', message);
+}
