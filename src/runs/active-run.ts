@@ -22,6 +22,8 @@ export class ActiveRun {
   startedAt: number | undefined;
   /** Text streamed so far: the partial output of a run that times out. */
   streamedText = '';
+  /** Events up to this seq are in the store. */
+  persistedSeq = 0;
   #listeners = new Set<() => void>();
   #resolveDone!: (r: RunRecord) => void;
   readonly done: Promise<RunRecord>;

@@ -214,6 +214,9 @@ export class RunService {
       const req = await this.#agentRequest(run);
       for await (const ev of this.opts.backend.start(req, signal)) {
         run.emit(ev);
+        // Token deltas are kept in memory and stored with the next whole message, so a
+        // crash loses at most the half-written message and the hot path stays cheap.
+        if (ev.type !== 'text_delta') await this.#flush(run);
         if (ev.type === 'session') await this.#recordSession(run, ev.sessionId);
         if (ev.type === 'result') result = ev.result;
         if (ev.type === 'error') error = ev.message;
@@ -258,6 +261,13 @@ export class RunService {
     };
   }
 
+  async #flush(run: ActiveRun): Promise<void> {
+    const pending = run.events.slice(run.persistedSeq);
+    if (pending.length === 0) return;
+    run.persistedSeq = run.events.length;
+    await this.opts.repository.appendEvents(run.id, pending);
+  }
+
   async #recordSession(run: ActiveRun, agentSessionId: string): Promise<void> {
     await this.opts.repository.setAgentSession(run.id, agentSessionId);
     const { session } = run.spec;
@@ -297,7 +307,7 @@ export class RunService {
     }
     run.emit({ type: 'status', status });
     try {
-      await this.opts.repository.appendEvents(run.id, run.events);
+      await this.#flush(run);
       await this.opts.repository.finish(run.id, status, result, error, finishedAt);
     } catch (err) {
       this.opts.logger.error({ err, runId: run.id }, 'could not persist a finished run');
