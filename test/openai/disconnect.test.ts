@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { openAiSurface } from '../../src/surfaces/openai/index.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitForNoAgentProcesses } from '../helpers/processes.ts';
+import { sseEvents } from './sse-client.ts';
+
+/**
+ * Its own app: live agent processes of earlier runs stay parked for reuse, so "no process
+ * left" can only be asserted where the disconnected run is the only one.
+ */
+describe('a client that goes away', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ surfaces: [openAiSurface], env: { CLAUDEBOX_API_TOKEN: 'box' } });
+  });
+  after(async () => t.close());
+
+  it('cancels its streaming run and leaves no agent process', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${t.url}/claudebox/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer box', 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        model: 'sonnet',
+        stream: true,
+        messages: [{ role: 'user', content: '[[words:3]] [[tool:Bash {"command":"sleep 30"}]]' }],
+      }),
+      signal: ac.signal,
+    });
+    // Wait until the agent is inside its tool call, then hang up mid-stream.
+    try {
+      for await (const e of sseEvents(res)) {
+        if (e.data?.includes('[tool: Bash]')) ac.abort();
+      }
+    } catch (err) {
+      assert.equal((err as Error).name, 'AbortError');
+    }
+    const runIds = t.deps.runs.activeRuns().map((r) => r.id);
+    assert.deepEqual(await waitForNoAgentProcesses(t.dataDir, 10_000), []);
+    assert.equal(t.deps.runs.activeRuns().length, 0);
+    for (const id of runIds) assert.equal((await t.deps.runs.get(id))?.status, 'cancelled');
+  });
+});
