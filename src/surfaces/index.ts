@@ -5,4 +5,9 @@ import { healthSurface } from './health/index.ts';
 import { openAiSurface } from './openai/index.ts';
 
 /** Every protocol surface the server serves, in registration order. */
-export const allSurfaces: readonly Surface[] = [healthSurface, claudeCodeApiSurface, openAiSurface, claudeboxSurface];
+export const allSurfaces: readonly Surface[] = [
+  healthSurface,
+  claudeCodeApiSurface,
+  openAiSurface,
+  claudeboxSurface,
+];

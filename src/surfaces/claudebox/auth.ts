@@ -1,0 +1,55 @@
+import type { FastifyRequest } from 'fastify';
+import type { AppDeps } from '../../app.ts';
+import { authenticate } from '../../auth/authenticate.ts';
+import type { Principal } from '../../auth/principal.ts';
+import { credentialOf } from '../../auth/secrets.ts';
+import { AppError } from '../../errors.ts';
+import { parseWorkspaceName } from '../../workspaces/names.ts';
+
+/**
+ * CLAUDEBOX_API_TOKEN and LITELLM_MASTER_KEY stand for one principal: LiteLLM-routed and
+ * direct calls then share workspaces and sessions, as in the seed where LiteLLM forwards
+ * to claudebox with the claudebox token.
+ */
+const CLAUDEBOX_PRINCIPAL: Principal = { userId: 'claudebox', isAdmin: false, via: 'surface_token' };
+
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+/** Bearer token check; secrets are read per request so a SIGHUP rotation applies at once. */
+export async function authenticateClaudebox(deps: AppDeps, req: FastifyRequest): Promise<Principal> {
+  const c = deps.config.current();
+  const principal = await authenticate(deps.keys, credentialOf(req.headers), [
+    { secret: c.CLAUDEBOX_API_TOKEN, principal: CLAUDEBOX_PRINCIPAL },
+    { secret: c.LITELLM_MASTER_KEY, principal: CLAUDEBOX_PRINCIPAL },
+  ]);
+  if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
+  principals.set(req, principal);
+  return principal;
+}
+
+/** The principal the scope's onRequest hook authenticated. */
+export function principalOf(req: FastifyRequest): Principal {
+  const p = principals.get(req);
+  if (!p) throw new AppError('unauthorized', 'Missing or invalid bearer token');
+  return p;
+}
+
+export const DEFAULT_WORKSPACE = 'default';
+
+/** Claudebox workspace `x` of user U is the engine workspace `users/U/x`: users never see each other's. */
+export function engineWorkspace(principal: Principal, workspace: string | undefined): string {
+  const name = workspace === undefined || workspace === '' ? DEFAULT_WORKSPACE : workspace;
+  parseWorkspaceName(name); // errors name the caller's workspace, not the prefixed one
+  return `${userRoot(principal)}/${name}`;
+}
+
+/** Where a user's workspaces live in the engine. */
+export function userRoot(principal: Principal): string {
+  return `users/${principal.userId}`;
+}
+
+/** The caller's name for an engine workspace of theirs, or undefined when it is not theirs. */
+export function claudeboxWorkspace(principal: Principal, engineName: string): string | undefined {
+  const prefix = `${userRoot(principal)}/`;
+  return engineName.startsWith(prefix) ? engineName.slice(prefix.length) : undefined;
+}

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../../app.ts';
+import { AppError } from '../../errors.ts';
+import { engineHealth } from '../health/index.ts';
+import { claudeboxWorkspace, engineWorkspace, principalOf, userRoot } from './auth.ts';
+import type { RecentRuns } from './recent-runs.ts';
+
+/** How long cancel waits for the run to settle (its processes killed) before answering. */
+const CANCEL_SETTLE_MS = 5000;
+
+/** GET /claudebox/health needs no auth; it is registered outside the authenticated scope. */
+export function registerHealthRoute(scope: FastifyInstance, deps: AppDeps): void {
+  scope.get('/claudebox/health', async (_req, reply) => {
+    const health = engineHealth(deps);
+    return reply.status(health.isHealthy ? 200 : 503).send(health);
+  });
+}
+
+export function registerControlRoutes(scope: FastifyInstance, deps: AppDeps, recent: RecentRuns): void {
+  scope.post<{ Querystring: { workspace?: string } }>('/claudebox/run/cancel', async (req) => {
+    const principal = principalOf(req);
+    const name = req.query.workspace || 'default';
+    const workspace = engineWorkspace(principal, name);
+    const targets = deps.runs
+      .activeRuns()
+      .filter((r) => r.owner === principal.userId && r.workspace === workspace);
+    const cancelled = targets.filter((r) => deps.runs.cancel(r.id)).map((r) => r.id);
+    if (cancelled.length === 0) throw new AppError('not_found', `Nothing is running in workspace "${name}"`);
+    // Answer once the runs have settled, so "cancelled" means the processes are gone.
+    const deadline = Date.now() + CANCEL_SETTLE_MS;
+    while (Date.now() < deadline && deps.runs.activeRuns().some((r) => cancelled.includes(r.id))) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { cancelled: true, workspace: name, runIds: cancelled };
+  });
+
+  scope.get('/claudebox/status', async (req) => {
+    const principal = principalOf(req);
+    const running = deps.runs
+      .activeRuns()
+      .filter((r) => r.owner === principal.userId)
+      .flatMap((r) => {
+        const workspace = claudeboxWorkspace(principal, r.workspace);
+        if (workspace === undefined) return [];
+        const since = new Date(r.startedAt ?? r.createdAt).toISOString();
+        return [{ workspace, runId: r.id, status: r.status, since }];
+      });
+    const recentRuns = recent.under(`${userRoot(principal)}/`).map((r) => ({
+      workspace: claudeboxWorkspace(principal, r.workspace),
+      runId: r.runId,
+      status: r.status,
+      finishedAt: new Date(r.finishedAt).toISOString(),
+    }));
+    return { running, workspaces: running.map((r) => r.workspace), recent: recentRuns };
+  });
+}

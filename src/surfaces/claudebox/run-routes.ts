@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../../app.ts';
+import { AppError } from '../../errors.ts';
+import type { StoredEvent } from '../../runs/events.ts';
+import { claudeboxWorkspace, principalOf } from './auth.ts';
+import type { RecentRuns } from './recent-runs.ts';
+import { parseRunBody, toRunSpec } from './run-request.ts';
+import { renderResult, turnsOf } from './run-response.ts';
+
+/** POST /claudebox/run (waits for the run, as the seed's CLI call did) and GET /claudebox/runs/<id>. */
+export function registerRunRoutes(scope: FastifyInstance, deps: AppDeps, recent: RecentRuns): void {
+  scope.post('/claudebox/run', async (req, reply) => {
+    const principal = principalOf(req);
+    const body = parseRunBody(req.body);
+    const spec = toRunSpec(principal, body, deps.config.current().MAX_PROMPT_CHARS);
+    // The response's 'close' before it was written means the client went away: that is
+    // the caller's interest ending, so the run is cancelled (unless fire-and-forget).
+    const interest = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableEnded) interest.abort();
+    };
+    if (!body.fireAndForget) {
+      reply.raw.once('close', onClose);
+      if (req.raw.socket?.destroyed) interest.abort();
+    }
+    try {
+      const run = await deps.runs.submit(spec, body.fireAndForget ? undefined : interest.signal);
+      recent.track(run);
+      reply.header('x-run-id', run.id);
+      const record = await run.done;
+      const out = renderResult(record);
+      if (body.outputFormat === 'json-verbose') out.turns = turnsOf(run.events);
+      return out;
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  });
+
+  scope.get<{ Params: { id: string }; Querystring: { outputFormat?: string } }>(
+    '/claudebox/runs/:id',
+    async (req) => {
+      const principal = principalOf(req);
+      const record = await deps.runs.get(req.params.id);
+      const workspace = record && claudeboxWorkspace(principal, record.workspace);
+      if (!record || record.owner !== principal.userId || workspace === undefined) {
+        throw new AppError('not_found', `No run ${req.params.id}`);
+      }
+      const base = { runId: record.id, workspace, status: record.status };
+      if (!record.result) return { ...base, ...(record.error ? { error: record.error } : {}) };
+      const out = renderResult(record);
+      if (req.query.outputFormat === 'json-verbose') {
+        const events: StoredEvent[] = [];
+        for await (const e of deps.runs.subscribe(record.id)) events.push(e);
+        out.turns = turnsOf(events);
+      }
+      return { ...base, ...out };
+    },
+  );
+}
