@@ -66,22 +66,33 @@ function isPrompt(message: ApiMessage): boolean {
   return userText(message) !== '';
 }
 
+/**
+ * Markup Claude Code adds around what the user typed: reminders, and the record of a local
+ * command such as the `/clear` that starts a fresh conversation in a reused process.
+ */
+const HARNESS_MARKUP =
+  /<(system-reminder|local-command-caveat|command-name|command-message|command-args|local-command-stdout|local-command-stderr)>[\s\S]*?<\/\1>/g;
+
+function withoutMarkup(text: string): string {
+  return text.replace(HARNESS_MARKUP, '').trim();
+}
+
 function userText(message: ApiMessage): string {
   return blocksOf(message)
     .filter((block) => block.type === 'text' && typeof block.text === 'string')
-    .map((block) => block.text as string)
-    .filter((text) => !text.trimStart().startsWith('<system-reminder>'))
+    .map((block) => withoutMarkup(block.text as string))
+    .filter((text) => text !== '')
     .join('\n')
     .trim();
 }
 
 function toolResultText(content: unknown): string {
-  if (typeof content === 'string') return content;
+  if (typeof content === 'string') return withoutMarkup(content);
   if (!Array.isArray(content)) return '';
   return content
     .filter((block): block is ContentBlock => typeof block === 'object' && block !== null)
     .map((block) =>
-      block.type === 'text' && typeof block.text === 'string' ? block.text : `[${block.type}]`,
+      block.type === 'text' && typeof block.text === 'string' ? withoutMarkup(block.text) : `[${block.type}]`,
     )
     .join('\n');
 }

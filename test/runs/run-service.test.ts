@@ -77,6 +77,22 @@ describe('RunService with the real Claude Code binary and the fake model', () =>
     assert.doesNotMatch((await fresh.done).result?.text ?? '', /Alice/, 'a fresh session has no history');
   });
 
+  test('a live process reused for a one-shot run shows the model nothing of the last run', async () => {
+    const ws = 'users/alice/reuse';
+    const first = await t.deps.runs.submit(spec({ workspace: ws, prompt: 'the secret is alpha-7' }));
+    assert.equal((await first.done).status, 'succeeded');
+    assert.ok(t.deps.backend.poolState().live >= 1, 'the process was parked for reuse');
+    t.fake.clearRequests();
+    const second = await t.deps.runs.submit(spec({ workspace: ws, prompt: '[[recall]] anything?' }));
+    const rec = await second.done;
+    assert.equal(rec.status, 'succeeded');
+    assert.doesNotMatch(rec.result?.text ?? '', /alpha-7/);
+    const sent = JSON.stringify(t.fake.requests().map((r) => r.body));
+    assert.match(sent, /anything\?/, 'the second prompt reached the model');
+    assert.doesNotMatch(sent, /alpha-7/, 'nothing of the first conversation reached the model');
+    assert.notEqual(rec.result?.sessionId, (await first.done).result?.sessionId, 'a new session id');
+  });
+
   test('two runs on one workspace serialize when asked to wait, conflict otherwise', async () => {
     const ws = 'users/alice/busy';
     const a = await t.deps.runs.submit(spec({ workspace: ws, prompt: '[[sleep:1500]] first' }));
