@@ -9,6 +9,7 @@ export class SseWriter {
   readonly #res: ServerResponse;
   #heartbeat: NodeJS.Timeout | undefined;
   #isEnded = false;
+  #isCorked = false;
 
   constructor(res: ServerResponse, heartbeatMs: number, headers: Record<string, string> = {}) {
     this.#res = res;
@@ -53,6 +54,16 @@ export class SseWriter {
 
   #write(chunk: string): Promise<void> {
     if (this.isClosed) return Promise.resolve();
+    // Events written in one burst (an agent's batch of deltas) leave in one packet: corked
+    // until the current microtask chain ends, so a lone event is delayed by nothing.
+    if (!this.#isCorked) {
+      this.#isCorked = true;
+      this.#res.cork();
+      process.nextTick(() => {
+        this.#isCorked = false;
+        this.#res.uncork();
+      });
+    }
     if (this.#res.write(chunk)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
