@@ -3,6 +3,8 @@ import type { AppDeps } from '../../app.ts';
 import type { AppError } from '../../errors.ts';
 import type { ActiveRun } from '../../runs/active-run.ts';
 import type { RunSpec } from '../../runs/spec.ts';
+import { engineWorkspace } from '../claudebox/auth.ts';
+import { SESSION_KIND } from '../claudebox/run-request.ts';
 import { callerOf } from './auth.ts';
 import { completeRun, newCompletionMeta, streamRun } from './completion.ts';
 import { OpenAiError } from './errors.ts';
@@ -91,7 +93,10 @@ async function submitClaudeOps(
   }
 }
 
-/** claudebox's mapping, the same as /claudebox/run: user U's workspace W is `users/U/W`. */
+/**
+ * claudebox's own mapping, imported so the two can never drift: user U's workspace W is
+ * `users/U/W`, and its named session is the one /claudebox/run continues.
+ */
 function claudeboxSpec(
   req: FastifyRequest,
   body: ChatBody,
@@ -100,14 +105,13 @@ function claudeboxSpec(
   claudeModel: string,
 ): RunSpec {
   const opts = claudeboxOptions(req, body);
-  const userId = caller.principal.userId;
   return {
-    owner: userId,
-    workspace: `users/${userId}/${opts.workspace}`,
+    owner: caller.principal.userId,
+    workspace: engineWorkspace(caller.principal, opts.workspace),
     prompt,
     model: claudeModel,
     appendSystemPrompt: opts.appendSystemPrompt,
-    session: { kind: 'workspace', name: opts.workspace, mode: opts.isContinue ? 'continue' : 'fresh' },
+    session: { kind: SESSION_KIND, name: opts.workspace, mode: opts.isContinue ? 'continue' : 'fresh' },
     onBusy: 'conflict',
   };
 }

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AppError } from '../../errors.ts';
-import { parseWorkspaceName } from '../../workspaces/names.ts';
 import { OpenAiError } from './errors.ts';
 
 /**
@@ -76,7 +75,7 @@ export function lastUserPrompt(body: ChatBody): string {
 }
 
 export interface ClaudeboxOptions {
-  /** The caller's workspace subpath, validated; `default` when none is named. */
+  /** The caller's workspace subpath (validated by claudebox's mapping); `default` when none is named. */
   workspace: string;
   isContinue: boolean;
   appendSystemPrompt: string | undefined;
@@ -94,7 +93,7 @@ export function claudeboxOptions(req: FastifyRequest, body: ChatBody): Claudebox
   };
   const workspace = read('x-claude-workspace') ?? 'default';
   return {
-    workspace: parseWorkspaceName(workspace).join('/'),
+    workspace,
     isContinue: /^(1|true|yes)$/i.test(read('x-claude-continue') ?? ''),
     appendSystemPrompt: read('x-claude-append-system-prompt'),
   };
