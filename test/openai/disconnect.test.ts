@@ -41,4 +41,28 @@ describe('a client that goes away', () => {
     assert.equal(t.deps.runs.activeRuns().length, 0);
     for (const id of runIds) assert.equal((await t.deps.runs.get(id))?.status, 'cancelled');
   });
+
+  it('cancels a stream:false run whose client gives up waiting', async () => {
+    const ac = new AbortController();
+    const pending = fetch(`${t.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer box', 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        model: 'haiku',
+        messages: [{ role: 'user', content: '[[tool:Bash {"command":"sleep 30"}]]' }],
+      }),
+      signal: ac.signal,
+    });
+    const deadline = Date.now() + 15_000;
+    while (!t.deps.runs.activeRuns().some((r) => r.status === 'running')) {
+      assert.ok(Date.now() < deadline, 'the run never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const runIds = t.deps.runs.activeRuns().map((r) => r.id);
+    await new Promise((r) => setTimeout(r, 500));
+    ac.abort();
+    await assert.rejects(pending);
+    assert.deepEqual(await waitForNoAgentProcesses(t.dataDir, 10_000), []);
+    for (const id of runIds) assert.equal((await t.deps.runs.get(id))?.status, 'cancelled');
+  });
 });
