@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { AppDeps } from '../../app.ts';
+import { AppError } from '../../errors.ts';
 import { SseWriter } from '../../http/sse.ts';
 import type { ActiveRun } from '../../runs/active-run.ts';
 import type { Usage } from '../../runs/events.ts';
@@ -64,6 +65,26 @@ export async function streamRun(
 ): Promise<void> {
   reply.hijack();
   const sse = new SseWriter(reply.raw, deps.config.current().SSE_HEARTBEAT_MS, headersOf(reply));
+  try {
+    await relay(deps, sse, run, meta, isUsageWanted);
+  } catch (err) {
+    // Headers are sent: the failure can only be told inside the stream, never as a hang.
+    reply.log.error({ err, runId: run.id }, 'stream relay failed');
+    deps.runs.cancel(run.id);
+    await sse.send(JSON.stringify(renderOpenAiError(new AppError('internal', 'The stream failed')).body));
+    await sse.send('[DONE]');
+  } finally {
+    sse.end();
+  }
+}
+
+async function relay(
+  deps: AppDeps,
+  sse: SseWriter,
+  run: ActiveRun,
+  meta: CompletionMeta,
+  isUsageWanted: boolean,
+): Promise<void> {
   const chunk = (delta: Record<string, unknown>, finishReason: string | null = null): string =>
     JSON.stringify({
       id: meta.id,
@@ -106,7 +127,6 @@ export async function streamRun(
     await sse.send(JSON.stringify(renderOpenAiError(runFailure(record.status, record.error)).body));
   }
   await sse.send('[DONE]');
-  sse.end();
 }
 
 /** Headers set by hooks (x-request-id, nosniff) would be lost on a hijacked reply. */
