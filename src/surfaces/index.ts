@@ -2,6 +2,7 @@ import type { Surface } from '../app.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { claudeboxSurface } from './claudebox/index.ts';
 import { healthSurface } from './health/index.ts';
+import { mcpSurface } from './mcp/index.ts';
 import { openAiSurface } from './openai/index.ts';
 
 /** Every protocol surface the server serves, in registration order. */
@@ -10,4 +11,5 @@ export const allSurfaces: readonly Surface[] = [
   claudeCodeApiSurface,
   openAiSurface,
   claudeboxSurface,
+  mcpSurface,
 ];

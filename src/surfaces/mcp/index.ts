@@ -1,0 +1,94 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppDeps, Surface } from '../../app.ts';
+import { authenticate } from '../../auth/authenticate.ts';
+import type { Principal } from '../../auth/principal.ts';
+import { credentialOf } from '../../auth/secrets.ts';
+import { AppError } from '../../errors.ts';
+import { parseBodiesAsJson } from '../../http/json-body.ts';
+import { authenticateClaudebox } from '../claudebox/auth.ts';
+import { renderClaudeboxError } from '../claudebox/errors.ts';
+import { registerFileTools } from './file-tools.ts';
+import { registerRunTool } from './run-tool.ts';
+import { McpSessions } from './sessions.ts';
+
+const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+const DEFAULT_IDLE_MS = 30 * 60 * 1000;
+
+type Authenticate = (deps: AppDeps, req: FastifyRequest) => Promise<Principal>;
+
+/** The gateway's /mcp/ takes LITELLM_MASTER_KEY (the claudebox principal) or a stored key. */
+async function authenticateGateway(deps: AppDeps, req: FastifyRequest): Promise<Principal> {
+  const principal = await authenticate(deps.keys, credentialOf(req.headers), [
+    {
+      secret: deps.config.current().LITELLM_MASTER_KEY,
+      principal: { userId: 'claudebox', isAdmin: false, via: 'surface_token' },
+    },
+  ]);
+  if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
+  return principal;
+}
+
+function buildServer(deps: AppDeps, principal: Principal): McpServer {
+  const server = new McpServer({ name: 'agentgate-claudebox', version: '1.0.0' });
+  registerRunTool(server, deps, principal);
+  registerFileTools(server, deps, principal);
+  return server;
+}
+
+/**
+ * MCP over Streamable HTTP at /claudebox/mcp/ (claudebox token) and the gateway's /mcp/
+ * (master key), both serving the same five tools for the caller's own workspaces.
+ * An initialize request opens a stateful session (Mcp-Session-Id); a request without a
+ * session id that is not an initialize is served statelessly by a throwaway server.
+ */
+export function makeMcpSurface(opts: { idleMs?: number } = {}): Surface {
+  return async (scope, deps) => {
+    const sessions = new McpSessions(opts.idleMs ?? DEFAULT_IDLE_MS);
+    scope.addHook('onClose', () => sessions.close());
+    parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
+    scope.setErrorHandler(renderClaudeboxError);
+
+    const handler = (auth: Authenticate) => async (req: FastifyRequest, reply: FastifyReply) => {
+      const principal = await auth(deps, req);
+      const sid = req.headers['mcp-session-id'];
+      if (typeof sid === 'string') {
+        const transport = sessions.use(sid, principal.userId, reply.raw);
+        if (!transport) throw new AppError('not_found', 'Unknown or expired MCP session');
+        reply.hijack();
+        return transport.handleRequest(req.raw, reply.raw, req.body);
+      }
+      if (req.method === 'POST' && isInitializeRequest(req.body)) {
+        const transport = await sessions.open(buildServer(deps, principal), principal.userId);
+        reply.hijack();
+        return transport.handleRequest(req.raw, reply.raw, req.body);
+      }
+      if (req.method !== 'POST') throw new AppError('invalid_request', 'Mcp-Session-Id header is required');
+      const server = buildServer(deps, principal);
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      reply.raw.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      await server.connect(transport);
+      reply.hijack();
+      return transport.handleRequest(req.raw, reply.raw, req.body);
+    };
+    const claudebox = handler(authenticateClaudebox);
+    const gateway = handler(authenticateGateway);
+    for (const [path, h] of [
+      ['/claudebox/mcp/', claudebox],
+      ['/claudebox/mcp', claudebox],
+      ['/mcp/', gateway],
+      ['/mcp', gateway],
+    ] as const) {
+      scope.post(path, h);
+      scope.get(path, h);
+      scope.delete(path, h);
+    }
+  };
+}
+
+export const mcpSurface: Surface = makeMcpSurface();
