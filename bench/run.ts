@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { benchStreamRelay } from './stream-relay.ts';
 import { benchWarmPool } from './warm-pool.ts';
 
 /**
@@ -8,6 +9,7 @@ import { benchWarmPool } from './warm-pool.ts';
  */
 const benches: Record<string, () => Promise<Record<string, number>>> = {
   warm_pool: benchWarmPool,
+  stream_relay: benchStreamRelay,
 };
 
 async function main(): Promise<void> {
