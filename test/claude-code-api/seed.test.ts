@@ -138,7 +138,7 @@ describe('claude-code-api: the seed examples', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     // A reused process's prompt carries Claude Code's /clear caveat first (see the report), so match the end.
-    assert.match(r.body.output, /^Echo: [^]*labelled as a form$/);
+    assert.match(r.body.output, /^Echo: [\s\S]*labelled as a form$/);
   });
 
   it('the auth matrix: no key, wrong key, expired HMAC token → 401 on every route', async () => {
