@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { benchRunHttpOverhead } from './http-overhead.ts';
 import { benchStreamRelay } from './stream-relay.ts';
 import { benchWarmPool } from './warm-pool.ts';
 
@@ -10,6 +11,7 @@ import { benchWarmPool } from './warm-pool.ts';
 const benches: Record<string, () => Promise<Record<string, number>>> = {
   warm_pool: benchWarmPool,
   stream_relay: benchStreamRelay,
+  http_overhead: benchRunHttpOverhead,
 };
 
 async function main(): Promise<void> {

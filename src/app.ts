@@ -14,6 +14,8 @@ export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Pro
     genReqId: newRequestId,
     // Streams (uploads, SSE) must not be cut by a server-wide timeout; runs have their own.
     requestTimeout: 0,
+    // Runs are drained before close; a client socket left half-open must not hold shutdown.
+    forceCloseConnections: true,
     // Paths are matched as sent: the S3 surface verifies signatures over the raw path.
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 4096 },
   });

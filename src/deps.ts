@@ -50,6 +50,7 @@ export async function createDeps(
       modelAccess: () => modelAuth.access(),
       logger,
     });
+  modelAuth.onChange(() => void backend.recycle());
   const runs = new RunService({
     backend,
     repository: new RunRepository(db),

@@ -10,20 +10,28 @@ export type ModelAuthMethod = 'fake' | 'api_key' | 'oauth' | 'none';
  */
 export class ModelAuth {
   #oauthToken: string | undefined;
+  #fakeModelUrl: string | undefined;
+  readonly #listeners = new Set<() => void>();
 
   constructor(
     private readonly config: Config,
-    private readonly fakeModelUrl: string | undefined,
+    fakeModelUrl: string | undefined,
   ) {
     this.#oauthToken = config.CLAUDE_CODE_OAUTH_TOKEN;
+    this.#fakeModelUrl = fakeModelUrl;
   }
 
   get isFake(): boolean {
-    return this.fakeModelUrl !== undefined;
+    return this.#fakeModelUrl !== undefined;
+  }
+
+  /** Called whenever the credentials agents start with change (processes started before must go). */
+  onChange(listener: () => void): void {
+    this.#listeners.add(listener);
   }
 
   method(): ModelAuthMethod {
-    if (this.fakeModelUrl) return 'fake';
+    if (this.#fakeModelUrl) return 'fake';
     if (this.config.ANTHROPIC_API_KEY && (this.config.USE_CLAUDE_API_KEY || !this.#oauthToken))
       return 'api_key';
     if (this.#oauthToken) return 'oauth';
@@ -32,11 +40,15 @@ export class ModelAuth {
 
   /** A fresh OAuth access token (after login or refresh); used by every later run. */
   setOAuthToken(token: string | undefined): void {
+    if (token === this.#oauthToken) return;
     this.#oauthToken = token;
+    // A login replaces the fake model the server fell back to, unless FAKE_MODEL forces it.
+    if (token && !this.config.FAKE_MODEL) this.#fakeModelUrl = undefined;
+    for (const l of this.#listeners) l();
   }
 
   access(): ModelAccess {
-    if (this.fakeModelUrl) return { baseUrl: this.fakeModelUrl, apiKey: 'agentgate-fake-model' };
+    if (this.#fakeModelUrl) return { baseUrl: this.#fakeModelUrl, apiKey: 'agentgate-fake-model' };
     const baseUrl = this.config.ANTHROPIC_BASE_URL;
     switch (this.method()) {
       case 'api_key':

@@ -46,5 +46,7 @@ export interface AgentBackend {
   poolState(): PoolState;
   /** Starts the warm pool; resolves once the first spares are ready or failed. */
   warm(): Promise<void>;
+  /** Replaces every idle process (credentials changed); busy ones are not reused after their run. */
+  recycle(): Promise<void>;
   close(): Promise<void>;
 }

@@ -41,7 +41,10 @@ export interface ClaudeBackendOptions {
  */
 export class ClaudeBackend implements AgentBackend {
   readonly name = 'claude';
-  readonly #spares: SparePool;
+  #spares: SparePool;
+  /** Bumped when credentials change: processes of an older generation are not reused. */
+  #generation = 0;
+  readonly #generationOf = new WeakMap<AgentProcess, number>();
   readonly #live = new Set<AgentProcess>();
   readonly #busy = new Set<AgentProcess>();
   readonly #reaper: NodeJS.Timeout;
@@ -59,6 +62,29 @@ export class ClaudeBackend implements AgentBackend {
 
   warm(): Promise<void> {
     return this.#spares.fill();
+  }
+
+  /**
+   * Credentials changed (OAuth login or refresh): parked processes and spares started with
+   * the old ones are replaced; busy ones finish their run and are not reused.
+   */
+  async recycle(): Promise<void> {
+    this.#generation += 1;
+    for (const p of this.#live) p.kill();
+    this.#live.clear();
+    const old = this.#spares;
+    this.#spares = this.#newSparePool();
+    await old.close();
+    void this.#spares.fill();
+  }
+
+  #newSparePool(): SparePool {
+    return new SparePool(
+      this.opts.poolSize,
+      this.opts.agentDir,
+      (home) => this.#hostOptions(home),
+      this.opts.logger,
+    );
   }
 
   poolState(): PoolState {
@@ -84,6 +110,7 @@ export class ClaudeBackend implements AgentBackend {
       isPromptQueued = true;
     }
     if (!proc) return; // aborted before any process was chosen
+    if (!this.#generationOf.has(proc)) this.#generationOf.set(proc, this.#generation);
     this.#busy.add(proc);
     try {
       yield* proc.turn(isPromptQueued ? undefined : req.prompt, signal);
@@ -206,7 +233,8 @@ export class ClaudeBackend implements AgentBackend {
   }
 
   #park(proc: AgentProcess): void {
-    if (proc.turns >= this.opts.liveMaxTurns || this.opts.maxLive === 0) {
+    const isStale = this.#generationOf.get(proc) !== this.#generation;
+    if (isStale || proc.turns >= this.opts.liveMaxTurns || this.opts.maxLive === 0) {
       proc.kill(); // bounded memory growth: recycle after a number of turns
       return;
     }
