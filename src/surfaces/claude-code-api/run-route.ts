@@ -12,7 +12,17 @@ export const MAX_TIMEOUT_FACTOR = 10;
 /** The session namespace of /run: user A's "s1" and a claudebox workspace never collide. */
 export const RUN_SESSION_KIND = 'run';
 
+/** Built once per limits (zod compiles a schema on first use; rebuilding it per request costs ~1 ms). */
+let cachedSchema: { key: string; schema: ReturnType<typeof buildRunBodySchema> } | undefined;
+
 function runBodySchema(maxPromptChars: number, maxTimeoutMs: number) {
+  const key = `${maxPromptChars}:${maxTimeoutMs}`;
+  if (cachedSchema?.key !== key)
+    cachedSchema = { key, schema: buildRunBodySchema(maxPromptChars, maxTimeoutMs) };
+  return cachedSchema.schema;
+}
+
+function buildRunBodySchema(maxPromptChars: number, maxTimeoutMs: number) {
   return z.object({
     prompt: z
       .string({ error: 'prompt is required' })
