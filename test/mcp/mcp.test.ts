@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { claudeboxSurface } from '../../src/surfaces/claudebox/index.ts';
 import { makeMcpSurface } from '../../src/surfaces/mcp/index.ts';
 import { AUTH, eventually, MASTER, newProcessesLeft, status, TOKEN } from '../claudebox/claudebox-app.ts';
@@ -22,7 +23,7 @@ async function connect(t: TestApp, path = '/claudebox/mcp/', token = TOKEN): Pro
 }
 
 async function call(client: Client, name: string, args: Record<string, unknown>) {
-  const res = await client.callTool({ name, arguments: args });
+  const res = (await client.callTool({ name, arguments: args })) as CallToolResult;
   return { ...res, text: String((res.content as Content)[0]?.text ?? '') };
 }
 
@@ -46,7 +47,7 @@ describe('MCP servers', () => {
     assert.deepEqual(tools.map((x) => x.name).sort(), TOOLS);
     for (const tool of tools) assert.ok(tool.description && tool.description.length > 20);
     const run = tools.find((x) => x.name === 'claude_run');
-    assert.deepEqual((run?.inputSchema.required as string[]).sort(), ['prompt']);
+    assert.deepEqual(((run?.inputSchema.required ?? []) as string[]).sort(), ['prompt']);
     const gateway = await connect(t, '/mcp/', MASTER);
     assert.deepEqual((await gateway.listTools()).tools.map((x) => x.name).sort(), TOOLS);
     await gateway.close();
