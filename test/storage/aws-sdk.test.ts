@@ -151,7 +151,7 @@ describe('storage with @aws-sdk/client-s3 (path-style)', () => {
     );
     await s3.send(new HeadBucketCommand({ Bucket: 'uploads' }));
     const loc = await s3.send(new GetBucketLocationCommand({ Bucket: 'uploads' }));
-    assert.ok(loc.LocationConstraint === undefined || loc.LocationConstraint === '');
+    assert.ok(!loc.LocationConstraint);
     await assert.rejects(s3.send(new GetObjectCommand({ Bucket: 'nope', Key: 'x' })), {
       name: 'NoSuchBucket',
     });

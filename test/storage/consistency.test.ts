@@ -25,11 +25,11 @@ describe('storage consistency, locks and TTL', () => {
 
   it('50 concurrent readers while a writer replaces the object each see one whole version', async () => {
     const url = `${app.url}/storage/uploads/hot.bin`;
-    await fetch(url, { method: 'PUT', headers: auth, body: version(1) });
+    await fetch(url, { method: 'PUT', headers: auth, body: new Uint8Array(version(1)) });
     let isWriting = true;
     const writer = (async () => {
       for (let n = 2; n <= 12; n++) {
-        const res = await fetch(url, { method: 'PUT', headers: auth, body: version(n) });
+        const res = await fetch(url, { method: 'PUT', headers: auth, body: new Uint8Array(version(n)) });
         assert.equal(res.status, 200);
       }
       isWriting = false;
@@ -53,7 +53,10 @@ describe('storage consistency, locks and TTL', () => {
     const locks = new KeyLocks({ waitMs: 100, holdMs: 60_000 });
     const r1 = await locks.read('k');
     const r2 = await locks.read('k');
-    await assert.rejects(locks.write('k'), (err: AppError) => err instanceof AppError && err.code === 'unavailable');
+    await assert.rejects(
+      locks.write('k'),
+      (err: AppError) => err instanceof AppError && err.code === 'unavailable',
+    );
     r1.release();
     r2.release();
     const w = await locks.write('k');
@@ -87,7 +90,9 @@ describe('storage consistency, locks and TTL', () => {
     const deadline = Date.now() + 5000;
     let status = 200;
     while (Date.now() < deadline) {
-      const listed = (await (await fetch(`${app.url}/storage/uploads?prefix=ttl`, { headers: { accept: 'application/json' } })).json()) as {
+      const listed = (await (
+        await fetch(`${app.url}/storage/uploads?prefix=ttl`, { headers: { accept: 'application/json' } })
+      ).json()) as {
         objects: unknown[];
       };
       status = (await fetch(url)).status;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
 import { readdir } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -9,7 +9,13 @@ import type { TestApp } from '../helpers/app.ts';
 import { KEYS, s3ClientFor, startStorageApp } from './storage-app.ts';
 
 /** A request whose path goes out exactly as written (fetch would resolve `..`). */
-function rawRequest(url: string, method: string, path: string, headers: Record<string, string>, body?: string) {
+function rawRequest(
+  url: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+) {
   const { hostname, port } = new URL(url);
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = request({ hostname, port, method, path, headers }, (res) => {
@@ -40,7 +46,9 @@ describe('storage security: signatures, presign expiry, clock skew, traversal', 
 
   it('a wrong secret is SignatureDoesNotMatch; a forged Authorization header is refused', async () => {
     const wrong = s3ClientFor(app.url, 'private', 'not-the-key');
-    await assert.rejects(wrong.send(new ListObjectsV2Command({ Bucket: 'private' })), { name: 'SignatureDoesNotMatch' });
+    await assert.rejects(wrong.send(new ListObjectsV2Command({ Bucket: 'private' })), {
+      name: 'SignatureDoesNotMatch',
+    });
     wrong.destroy();
     const forged = await fetch(`${app.url}/storage/private?list-type=2`, {
       headers: {
@@ -52,7 +60,9 @@ describe('storage security: signatures, presign expiry, clock skew, traversal', 
     });
     assert.equal(forged.status, 403);
     assert.match(await forged.text(), /<Code>SignatureDoesNotMatch<\/Code>/);
-    const wrongBearer = await fetch(`${app.url}/storage/private`, { headers: { authorization: 'Bearer nope' } });
+    const wrongBearer = await fetch(`${app.url}/storage/private`, {
+      headers: { authorization: 'Bearer nope' },
+    });
     assert.equal(wrongBearer.status, 403);
     assert.match(await wrongBearer.text(), /<Code>AccessDenied<\/Code>/);
   });
@@ -69,10 +79,19 @@ describe('storage security: signatures, presign expiry, clock skew, traversal', 
       { step: 'finalizeRequest', priority: 'low', name: 'tamper' },
     );
     await assert.rejects(
-      s3.send(new PutObjectCommand({ Bucket: 'private', Key: 'tamper.txt', Body: 'original!', ChecksumAlgorithm: undefined })),
+      s3.send(
+        new PutObjectCommand({
+          Bucket: 'private',
+          Key: 'tamper.txt',
+          Body: 'original!',
+          ChecksumAlgorithm: undefined,
+        }),
+      ),
     );
     s3.destroy();
-    const check = await fetch(`${app.url}/storage/private/tamper.txt`, { headers: { authorization: `Bearer ${KEYS.private}` } });
+    const check = await fetch(`${app.url}/storage/private/tamper.txt`, {
+      headers: { authorization: `Bearer ${KEYS.private}` },
+    });
     assert.equal(check.status, 404);
   });
 
@@ -86,7 +105,9 @@ describe('storage security: signatures, presign expiry, clock skew, traversal', 
         credentials: { accessKeyId: 'private', secretAccessKey: KEYS.private },
         maxAttempts: 1,
       });
-      await assert.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'private' })), { name: 'RequestTimeTooSkewed' });
+      await assert.rejects(s3.send(new ListObjectsV2Command({ Bucket: 'private' })), {
+        name: 'RequestTimeTooSkewed',
+      });
       s3.destroy();
     } finally {
       offsetMs = 0;
@@ -96,7 +117,9 @@ describe('storage security: signatures, presign expiry, clock skew, traversal', 
   it('an expired presigned URL is refused', async () => {
     const s3 = s3ClientFor(app.url, 'private', KEYS.private);
     await s3.send(new PutObjectCommand({ Bucket: 'private', Key: 'soon.txt', Body: 'x' }));
-    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'private', Key: 'soon.txt' }), { expiresIn: 60 });
+    const url = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'private', Key: 'soon.txt' }), {
+      expiresIn: 60,
+    });
     assert.equal((await fetch(url)).status, 200);
     offsetMs = 61_000;
     try {
@@ -140,7 +163,9 @@ describe('storage security: signatures, presign expiry, clock skew, traversal', 
       const rel = relative(app.dataDir, file);
       assert.ok(!rel.startsWith('..'), rel);
       assert.ok(
-        rel.startsWith(join('storage', 'uploads')) || rel.startsWith(join('storage', 'private')) || !rel.includes('escape'),
+        rel.startsWith(join('storage', 'uploads')) ||
+          rel.startsWith(join('storage', 'private')) ||
+          !rel.includes('escape'),
         rel,
       );
     }
