@@ -50,7 +50,8 @@ export function registerMcpRoutes(scope: FastifyInstance, deps: AppDeps, service
     scope.get(path, handle);
     scope.delete(path, handle);
   }
-  scope.addHook('onClose', async () => {
+  // preClose, not onClose: open SSE streams would otherwise hold server.close() until they time out.
+  scope.addHook('preClose', async () => {
     await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
     sessions.clear();
   });
