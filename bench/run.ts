@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { benchFiles } from './files.ts';
 import { benchRunHttpOverhead } from './http-overhead.ts';
 import { benchStreamRelay } from './stream-relay.ts';
 import { benchWarmPool } from './warm-pool.ts';
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<Record<string, number>>> = {
   warm_pool: benchWarmPool,
   stream_relay: benchStreamRelay,
   http_overhead: benchRunHttpOverhead,
+  files: benchFiles,
 };
 
 async function main(): Promise<void> {

@@ -105,6 +105,13 @@ export class RunService {
     return true;
   }
 
+  /** Cancels a run and resolves once it has settled (its processes are gone); undefined when not active. */
+  async cancelAndWait(runId: string): Promise<RunRecord | undefined> {
+    const run = this.#active.get(runId);
+    if (!run || !this.cancel(runId)) return undefined;
+    return run.done;
+  }
+
   /** Replays a run's events after `afterSeq`, then follows live ones until it finishes. */
   async *subscribe(runId: string, afterSeq = 0): AsyncGenerator<StoredEvent> {
     const run = this.#active.get(runId);

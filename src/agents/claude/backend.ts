@@ -208,7 +208,9 @@ export class ClaudeBackend implements AgentBackend {
       ...(req.jsonSchema ? { outputFormat: { type: 'json_schema', schema: req.jsonSchema } } : {}),
       ...(req.resumeSessionId ? { resume: req.resumeSessionId } : {}),
       ...(req.forkSession ? { forkSession: true } : {}),
-      ...(req.mcpServers ? { mcpServers: req.mcpServers } : {}),
+      // Over the control channel, not argv: MCP headers carry bearer tokens that would
+      // otherwise be readable in /proc/<pid>/cmdline.
+      ...(req.mcpServers ? { mcpServers: req.mcpServers, mcpServersDelivery: 'initialize' as const } : {}),
       spawnClaudeCodeProcess: groupSpawner((c) => {
         holder.child = c;
         holder.proc?.attachChild(c);

@@ -5,9 +5,6 @@ import { engineHealth } from '../health/index.ts';
 import { claudeboxWorkspace, engineWorkspace, principalOf, userRoot } from './auth.ts';
 import type { RecentRuns } from './recent-runs.ts';
 
-/** How long cancel waits for the run to settle (its processes killed) before answering. */
-const CANCEL_SETTLE_MS = 5000;
-
 /** GET /claudebox/health needs no auth; it is registered outside the authenticated scope. */
 export function registerHealthRoute(scope: FastifyInstance, deps: AppDeps): void {
   scope.get('/claudebox/health', async (_req, reply) => {
@@ -24,13 +21,10 @@ export function registerControlRoutes(scope: FastifyInstance, deps: AppDeps, rec
     const targets = deps.runs
       .activeRuns()
       .filter((r) => r.owner === principal.userId && r.workspace === workspace);
-    const cancelled = targets.filter((r) => deps.runs.cancel(r.id)).map((r) => r.id);
-    if (cancelled.length === 0) throw new AppError('not_found', `Nothing is running in workspace "${name}"`);
     // Answer once the runs have settled, so "cancelled" means the processes are gone.
-    const deadline = Date.now() + CANCEL_SETTLE_MS;
-    while (Date.now() < deadline && deps.runs.activeRuns().some((r) => cancelled.includes(r.id))) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const settled = await Promise.all(targets.map((r) => deps.runs.cancelAndWait(r.id)));
+    const cancelled = settled.flatMap((rec) => (rec ? [rec.id] : []));
+    if (cancelled.length === 0) throw new AppError('not_found', `Nothing is running in workspace "${name}"`);
     return { cancelled: true, workspace: name, runIds: cancelled };
   });
 
