@@ -59,7 +59,8 @@ export class Replica {
       return await fn(await this.#livePage());
     } finally {
       this.served++;
-      if (this.#needsReplacement()) await this.#discard();
+      // Only a page that existed can need replacing: a failed launch leaves nothing to discard.
+      if (this.#page && this.#needsReplacement()) await this.#discard();
       release();
     }
   }
