@@ -1,4 +1,5 @@
 import type { Surface } from '../app.ts';
+import { browserSurface } from './browser/index.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { claudeboxSurface } from './claudebox/index.ts';
 import { healthSurface } from './health/index.ts';
@@ -12,4 +13,5 @@ export const allSurfaces: readonly Surface[] = [
   openAiSurface,
   claudeboxSurface,
   mcpSurface,
+  browserSurface,
 ];
