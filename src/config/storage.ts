@@ -9,6 +9,7 @@ export interface BucketConfig {
 }
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const RESERVED_BUCKET_NAMES = new Set(['health', 'presign', 'mcp']);
 
 /**
  * HYBRIDS3_BUCKETS is `name:public|private,…`; each bucket's key and TTL come from
@@ -27,6 +28,10 @@ export function parseBuckets(
     const [name = '', visibility = 'private', ...rest] = item.split(':');
     if (!BUCKET_NAME.test(name) || rest.length > 0) {
       return { variable: 'HYBRIDS3_BUCKETS', error: `"${item}" is not name:public or name:private` };
+    }
+    // These names are routes of the storage surface (/storage/health, /presign/, /mcp/).
+    if (RESERVED_BUCKET_NAMES.has(name)) {
+      return { variable: 'HYBRIDS3_BUCKETS', error: `"${name}" is reserved by the storage routes` };
     }
     if (visibility !== 'public' && visibility !== 'private') {
       return { variable: 'HYBRIDS3_BUCKETS', error: `"${item}": visibility must be public or private` };
