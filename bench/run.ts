@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { benchFiles } from './files.ts';
 import { benchRunHttpOverhead } from './http-overhead.ts';
+import { benchStorage } from './storage.ts';
 import { benchStreamRelay } from './stream-relay.ts';
 import { benchWarmPool } from './warm-pool.ts';
 
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<Record<string, number>>> = {
   stream_relay: benchStreamRelay,
   http_overhead: benchRunHttpOverhead,
   files: benchFiles,
+  storage: benchStorage,
 };
 
 async function main(): Promise<void> {

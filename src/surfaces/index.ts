@@ -5,6 +5,7 @@ import { claudeboxSurface } from './claudebox/index.ts';
 import { healthSurface } from './health/index.ts';
 import { mcpSurface } from './mcp/index.ts';
 import { openAiSurface } from './openai/index.ts';
+import { storageSurface } from './storage/index.ts';
 
 /** Every protocol surface the server serves, in registration order. */
 export const allSurfaces: readonly Surface[] = [
@@ -14,4 +15,5 @@ export const allSurfaces: readonly Surface[] = [
   claudeboxSurface,
   mcpSurface,
   browserSurface,
+  storageSurface,
 ];
