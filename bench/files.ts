@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { claudeboxSurface } from '../src/surfaces/claudebox/index.ts';
 import { startTestApp } from '../test/helpers/app.ts';
+import { trackRssGrowth } from './stats.ts';
 
 const SIZE = 1024 ** 3;
 const CHUNK = 1024 * 1024;
@@ -17,19 +18,14 @@ export async function benchFiles(): Promise<Record<string, number>> {
   const t = await startTestApp({ surfaces: [claudeboxSurface], env: { CLAUDEBOX_API_TOKEN: TOKEN } });
   try {
     const { port } = new URL(t.url);
-    global.gc?.();
-    const baseline = process.memoryUsage().rss;
-    let peak = baseline;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }, 50);
+    const rss = trackRssGrowth();
     const started = Date.now();
     await upload(Number(port));
     await download(Number(port));
     const seconds = (Date.now() - started) / 1000;
-    clearInterval(sampler);
+    const rssGrowthMb = rss.stop();
     return {
-      files_1gib_rss_growth_mb: Math.round(((peak - baseline) / 1024 / 1024) * 10) / 10,
+      files_1gib_rss_growth_mb: rssGrowthMb,
       files_1gib_round_trip_mb_per_s: Math.round(((2 * SIZE) / 1024 / 1024 / seconds) * 10) / 10,
     };
   } finally {

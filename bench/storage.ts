@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { makeTempDir } from '../test/helpers/temp.ts';
 import { KEYS, startStorageApp } from '../test/storage/storage-app.ts';
+import { trackRssGrowth } from './stats.ts';
 
 const SIZE = 1024 ** 3;
 const BLOCK = 1024 * 1024;
@@ -47,12 +48,7 @@ export async function benchStorage(): Promise<Record<string, number>> {
     const copyMs = Date.now() - started;
     await rm(join(temp.dir, 'copy.bin'));
 
-    global.gc?.();
-    const baseline = process.memoryUsage().rss;
-    let peak = baseline;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }, 50);
+    const rss = trackRssGrowth();
     started = Date.now();
     await s3.send(
       new PutObjectCommand({
@@ -67,10 +63,10 @@ export async function benchStorage(): Promise<Record<string, number>> {
     const got = await s3.send(new GetObjectCommand({ Bucket: 'private', Key: 'bench/1gib.bin' }));
     await pipeline(got.Body as Readable, createWriteStream(join(temp.dir, 'got.bin')));
     const getMs = Date.now() - started;
-    clearInterval(sampler);
+    const rssGrowthMb = rss.stop();
     return {
       storage_put_get_1gib_vs_disk: Math.round(((2 * copyMs) / (putMs + getMs)) * 100) / 100,
-      storage_rss_growth_mb: Math.round(((peak - baseline) / 1024 / 1024) * 10) / 10,
+      storage_rss_growth_mb: rssGrowthMb,
     };
   } finally {
     s3.destroy();

@@ -1,30 +1,28 @@
 import type { RunEvent } from '../runs/events.ts';
+import type { RunSpec } from '../runs/spec.ts';
 
-export type Effort = 'low' | 'medium' | 'high' | 'max';
+export type { Effort } from '../runs/spec.ts';
 
-/** What a backend needs to run one prompt; resolved by the RunService from a RunSpec. */
-export interface AgentRunRequest {
+/** What a backend needs to run one prompt: the run's spec, resolved by the RunService. */
+export type AgentRunRequest = Pick<
+  RunSpec,
+  | 'owner'
+  | 'prompt'
+  | 'model'
+  | 'systemPrompt'
+  | 'appendSystemPrompt'
+  | 'jsonSchema'
+  | 'effort'
+  | 'forkSession'
+  | 'userMemory'
+  | 'mcpServers'
+> & {
   runId: string;
-  owner: string;
   /** Absolute working directory (already resolved and created by WorkspaceFs). */
   cwd: string;
-  prompt: string;
-  model?: string;
-  /** Replaces the agent's whole system prompt. */
-  systemPrompt?: string;
-  appendSystemPrompt?: string;
-  /** A JSON Schema the final answer must match (structured output). */
-  jsonSchema?: Record<string, unknown>;
-  effort?: Effort;
-  /** The agent session to continue; undefined starts a fresh one. */
+  /** The agent session to continue (from the named session or an explicit resume); undefined starts fresh. */
   resumeSessionId?: string;
-  /** Resume into a new session id instead of appending to the resumed one. */
-  forkSession?: boolean;
-  /** The owner's CLAUDE.md, loaded as user memory. */
-  userMemory?: string;
-  /** Extra MCP servers (HTTP) the agent may use for this run. */
-  mcpServers?: Record<string, { type: 'http'; url: string; headers?: Record<string, string> }>;
-}
+};
 
 export interface PoolState {
   size: number;

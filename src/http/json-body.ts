@@ -7,7 +7,11 @@ import { AppError } from '../errors.ts';
  * application/x-www-form-urlencoded. Malformed JSON is an AppError, so each surface
  * renders it in its own protocol's shape.
  */
-export function parseBodiesAsJson(app: FastifyInstance, bodyLimit: number): void {
+export function parseBodiesAsJson(
+  app: FastifyInstance,
+  bodyLimit: number,
+  opts: { malformedAs?: symbol } = {},
+): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -15,7 +19,9 @@ export function parseBodiesAsJson(app: FastifyInstance, bodyLimit: number): void
     try {
       done(null, JSON.parse(text));
     } catch {
-      done(new AppError('invalid_request', 'Malformed JSON body'), undefined);
+      // A surface whose protocol checks auth before the body asks for a marker instead.
+      if (opts.malformedAs !== undefined) done(null, opts.malformedAs);
+      else done(new AppError('invalid_request', 'Malformed JSON body'), undefined);
     }
   });
 }

@@ -1,20 +1,11 @@
+import type { Selectable } from 'kysely';
 import type { Db } from '../db/open.ts';
+import type { RunsTable } from '../db/schema.ts';
 import type { RunRecord } from './active-run.ts';
 import type { RunEvent, RunResult, RunStatus, StoredEvent } from './events.ts';
 import type { RunSpec } from './spec.ts';
 
-type RunRow = {
-  id: string;
-  owner: string;
-  workspace: string;
-  status: string;
-  spec: string;
-  result: string | null;
-  error: string | null;
-  created_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-};
+type RunRow = Selectable<RunsTable>;
 
 function fromRow(r: RunRow): RunRecord {
   return {

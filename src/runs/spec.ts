@@ -1,4 +1,4 @@
-import type { Effort } from '../agents/types.ts';
+export type Effort = 'low' | 'medium' | 'high' | 'max';
 
 /** A caller's request for one agent run, as every surface builds it. */
 export interface RunSpec {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Selectable } from 'kysely';
 import type { Db } from '../db/open.ts';
+import type { SessionsTable } from '../db/schema.ts';
 
 export interface SessionRecord {
   id: string;
@@ -13,16 +15,7 @@ export interface SessionRecord {
   updatedAt: number;
 }
 
-type Row = {
-  id: string;
-  owner: string;
-  kind: string;
-  name: string;
-  workspace: string;
-  agent_session_id: string | null;
-  created_at: number;
-  updated_at: number;
-};
+type Row = Selectable<SessionsTable>;
 
 function fromRow(r: Row): SessionRecord {
   return {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { AppError } from '../../errors.ts';
+import { parseBodiesAsJson } from '../../http/json-body.ts';
 import { OpenAiError } from './errors.ts';
 
 /**
@@ -11,16 +12,7 @@ export const MALFORMED_BODY = Symbol('malformed JSON body');
 
 /** Every body of this scope is JSON whatever its Content-Type (LiteLLM and curl label it loosely). */
 export function parseChatBodies(app: FastifyInstance, bodyLimit: number): void {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(null, MALFORMED_BODY);
-    }
-  });
+  parseBodiesAsJson(app, bodyLimit, { malformedAs: MALFORMED_BODY });
 }
 
 const contentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
