@@ -146,6 +146,35 @@ describe('claude-ops chat flavour', () => {
     }
   });
 
+  it('runs CLAUDEOPS_CHAT_MAX_SESSIONS sessions in parallel, each in its own workspace', async () => {
+    t.env.CLAUDEOPS_CHAT_MAX_SESSIONS = '2';
+    t.deps.config.reload();
+    try {
+      const slow = (n: number) =>
+        post({ model: 'claude-ops', messages: [{ role: 'user', content: `[[sleep:2000]] slow ${n}` }] });
+      const first = slow(1);
+      const second = slow(2);
+      await waitFor(
+        () =>
+          t.deps.runs.activeRuns().filter((r) => r.owner === 'claude-ops' && r.status === 'running')
+            .length === 2,
+      );
+      const workspaces = t.deps.runs
+        .activeRuns()
+        .filter((r) => r.owner === 'claude-ops')
+        .map((r) => r.workspace)
+        .sort();
+      assert.deepEqual(workspaces, ['users/claude-ops/chat', 'users/claude-ops/chat-1']);
+      const third = await post({ model: 'claude-ops', messages: [{ role: 'user', content: 'third' }] });
+      assert.equal(third.status, 429);
+      assert.equal((await first).status, 200);
+      assert.equal((await second).status, 200);
+    } finally {
+      t.env.CLAUDEOPS_CHAT_MAX_SESSIONS = undefined;
+      t.deps.config.reload();
+    }
+  });
+
   it('rotates the key without a restart', async () => {
     const ask = { model: 'claude-ops', messages: [{ role: 'user', content: 'rotated' }] };
     t.env.CLAUDEOPS_CHAT_API_KEY = 'ops-key-2';

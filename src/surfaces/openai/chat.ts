@@ -13,7 +13,8 @@ import { type ChatBody, claudeboxOptions, lastUserPrompt, modelNamed, parseChatB
 
 /** claude-ops runs in flight, for seed 000's "a session is already running" limit. */
 export interface ChatState {
-  claudeOpsInFlight: number;
+  /** Busy claude-ops session slots (slot i runs in its own workspace). */
+  claudeOpsSlots: Set<number>;
 }
 
 /** POST …/chat/completions on every OpenAI path: auth, flavour by model, one run, rendered. */
@@ -62,7 +63,10 @@ async function submitClaudeOps(
   prompt: string,
   signal: AbortSignal,
 ): Promise<ActiveRun> {
-  if (state.claudeOpsInFlight >= deps.config.current().CLAUDEOPS_CHAT_MAX_SESSIONS) {
+  const max = deps.config.current().CLAUDEOPS_CHAT_MAX_SESSIONS;
+  let slot = 0;
+  while (state.claudeOpsSlots.has(slot)) slot += 1;
+  if (slot >= max) {
     throw new OpenAiError(
       'busy',
       'rate_limit_exceeded',
@@ -70,13 +74,14 @@ async function submitClaudeOps(
       'rate_limit_error',
     );
   }
-  // Counted before the await so two requests arriving together cannot both pass the check.
-  state.claudeOpsInFlight += 1;
+  // Taken before the await so two requests arriving together cannot both pass the check.
+  // Each concurrent session has a workspace of its own, so up to the limit run in parallel.
+  state.claudeOpsSlots.add(slot);
   try {
     const run = await deps.runs.submit(
       {
         owner: 'claude-ops',
-        workspace: 'users/claude-ops/chat',
+        workspace: slot === 0 ? 'users/claude-ops/chat' : `users/claude-ops/chat-${slot}`,
         prompt,
         // No session: seed 000's chat is stateless, every message is a fresh agent session.
         onBusy: 'wait',
@@ -84,11 +89,11 @@ async function submitClaudeOps(
       signal,
     );
     void run.done.finally(() => {
-      state.claudeOpsInFlight -= 1;
+      state.claudeOpsSlots.delete(slot);
     });
     return run;
   } catch (err) {
-    state.claudeOpsInFlight -= 1;
+    state.claudeOpsSlots.delete(slot);
     throw err;
   }
 }

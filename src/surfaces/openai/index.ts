@@ -23,7 +23,7 @@ export const openAiSurface: Surface = async (app, deps) => {
     return reply.send(renderOpenAiError(appErr).body);
   });
   // Shared by all paths: the claude-ops limit is about runs, whichever URL started them.
-  const state: ChatState = { claudeOpsInFlight: 0 };
+  const state: ChatState = { claudeOpsSlots: new Set() };
   for (const prefix of ['/v1', '/claudebox/openai/v1', '']) {
     app.post(`${prefix}/chat/completions`, (req, reply) => handleChatCompletion(deps, state, req, reply));
   }
