@@ -10,7 +10,7 @@ export const getText = defineAction({
   description: 'Visible text of the page body (first 10,000 characters) and its full length.',
   params: z.object({}),
   async run({ page }) {
-    // biome-ignore lint/performance/useDomNodeTextContent: the seed promises the *visible* text, which only innerText gives.
+    // innerText, not textContent: the seed promises the *visible* text.
     const text = await page.evaluate(() => document.body?.innerText ?? '');
     return { text: text.slice(0, TEXT_LIMIT), length: text.length };
   },

@@ -22,7 +22,7 @@ export const waitForText = defineAction({
   description: "Wait until the page body's visible text contains the given text.",
   params: z.object({ text: z.string().min(1), timeout }),
   async run(ctx, { text, timeout }) {
-    // biome-ignore lint/performance/useDomNodeTextContent: the seed promises the *visible* text, which only innerText gives.
+    // innerText, not textContent: the seed promises the *visible* text.
     await ctx.page.waitForFunction((t) => document.body?.innerText.includes(t) ?? false, text, {
       timeout: waitBudgetMs(ctx, timeout),
       polling: 100,
