@@ -1,11 +1,12 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ClaudeBackend } from './agents/claude/backend.ts';
 import { ModelAuth } from './agents/model-auth.ts';
 import type { AgentBackend } from './agents/types.ts';
 import { KeyStore } from './auth/key-store.ts';
-import { agentPassThroughEnv, type ConfigSource } from './config/index.ts';
+import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
 import { type Db, openDatabase } from './db/open.ts';
+import { isBwrapUsable, type SandboxPolicy } from './process/sandbox.ts';
 import { RunRepository } from './runs/repository.ts';
 import { RunService } from './runs/run-service.ts';
 import { SessionStore } from './sessions/store.ts';
@@ -37,6 +38,7 @@ export async function createDeps(
   await workspaces.init();
   const sessions = new SessionStore(db);
   const modelAuth = new ModelAuth(c, opts.fakeModelUrl);
+  const sandbox = agentSandbox(c, logger);
   const backend =
     opts.backend ??
     new ClaudeBackend({
@@ -49,6 +51,7 @@ export async function createDeps(
       passThroughEnv: agentPassThroughEnv(),
       modelAccess: () => modelAuth.access(),
       logger,
+      ...(sandbox ? { sandbox } : {}),
     });
   modelAuth.onChange(() => void backend.recycle());
   const runs = new RunService({
@@ -62,6 +65,24 @@ export async function createDeps(
     defaultTimeoutMs: c.RUN_TIMEOUT_MS,
   });
   return { config, db, logger, keys, workspaces, sessions, runs, backend, modelAuth };
+}
+
+/**
+ * AGENT_SANDBOX: `bwrap` requires bubblewrap, `auto` uses it when it works here, `none`
+ * runs agents unconfined (they can then read anything the server's user can).
+ */
+function agentSandbox(c: Config, logger: Logger): SandboxPolicy | undefined {
+  if (c.AGENT_SANDBOX === 'none') return undefined;
+  if (!isBwrapUsable()) {
+    if (c.AGENT_SANDBOX === 'bwrap') {
+      throw new ConfigError('AGENT_SANDBOX', 'bwrap is not installed or cannot create namespaces here');
+    }
+    logger.warn(
+      'bubblewrap not found: agents run unconfined (install bubblewrap, or set AGENT_SANDBOX=none to accept this)',
+    );
+    return undefined;
+  }
+  return { hidden: [c.DATA_DIR, '/root', '/home'], masked: c.ENV_FILE ? [resolve(c.ENV_FILE)] : [] };
 }
 
 /** Orderly stop: no new runs, running ones cancelled (their processes killed), then the store closed. */

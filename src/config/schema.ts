@@ -20,6 +20,7 @@ export const envSchema = z.object({
   MAX_PROMPT_CHARS: int(200_000, 1),
   LIVE_PROCESS_MAX_TURNS: int(50, 1),
   LIVE_PROCESS_IDLE_MS: int(300_000, 1000),
+  AGENT_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
   // model
   CLAUDE_MODEL: z.string().default('claude-sonnet-4-6'),
   ANTHROPIC_API_KEY: optionalString,

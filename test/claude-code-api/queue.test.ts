@@ -6,7 +6,10 @@ import { call, surfaces } from './client.ts';
 describe('claude-code-api: pool and queue', () => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp({ surfaces, env: { API_KEYS: 'sk-q,u2:sk-u2,u3:sk-u3', POOL_SIZE: '1' } });
+    t = await startTestApp({
+      surfaces,
+      env: { API_KEYS: 'sk-q,u2:sk-u2,u3:sk-u3', POOL_SIZE: '1', AGENT_SANDBOX: 'none' },
+    });
   });
   after(async () => t.close());
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AppError } from '../../src/errors.ts';
 import type { RunSpec } from '../../src/runs/spec.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { waitForNoAgentProcesses } from '../helpers/processes.ts';
+import { agentProcessesUnder, waitForNoAgentProcesses } from '../helpers/processes.ts';
 
 const spec = (over: Partial<RunSpec>): RunSpec => ({
   owner: 'alice',
@@ -155,10 +156,16 @@ describe('RunService stops leave no process', () => {
 
   test('cancel kills the run and every process it started', async () => {
     const run = await t.deps.runs.submit(
-      spec({ workspace: 'users/alice/cancel', prompt: '[[tool:Bash {"command":"sleep 30 & sleep 30"}]]' }),
+      spec({
+        workspace: 'users/alice/cancel',
+        prompt: '[[tool:Bash {"command":"tail -f /dev/null & echo started; tail -f /dev/null"}]]',
+      }),
     );
-    // Wait until the tool is running so there is a child process to leak.
-    for await (const e of t.deps.runs.subscribe(run.id)) if (e.event.type === 'tool_use') break;
+    // Wait until the tool's children run, so there is something to leak.
+    const deadline = Date.now() + 20_000;
+    while (!(await hasTailUnder(t.dataDir)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.ok(await hasTailUnder(t.dataDir), 'the tool started its children');
     assert.equal(t.deps.runs.cancel(run.id), true);
     const rec = await run.done;
     assert.equal(rec.status, 'cancelled');
@@ -225,3 +232,11 @@ describe('RunService limits', () => {
     }
   });
 });
+
+async function hasTailUnder(dataDir: string): Promise<boolean> {
+  for (const pid of await agentProcessesUnder(dataDir)) {
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '');
+    if (cmd.startsWith('tail\0')) return true;
+  }
+  return false;
+}

@@ -8,7 +8,15 @@ import { makeTempDir } from '../helpers/temp.ts';
 test('agentgate serve: fake model announced, /health reports it, SIGTERM drains and exits 0', async () => {
   const { dir, cleanup } = await makeTempDir();
   const child = spawn(process.execPath, ['bin/agentgate.js', 'serve'], {
-    env: { PATH: process.env.PATH, DATA_DIR: dir, PORT: '0', POOL_SIZE: '1', LOG_LEVEL: 'info' },
+    // Unsandboxed, so a pre-started spare exists for shutdown to take down.
+    env: {
+      PATH: process.env.PATH,
+      DATA_DIR: dir,
+      PORT: '0',
+      POOL_SIZE: '1',
+      LOG_LEVEL: 'info',
+      AGENT_SANDBOX: 'none',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {

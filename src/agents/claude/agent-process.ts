@@ -10,9 +10,13 @@ import { translateSdkMessage } from './translate.ts';
  * everything it starts can be killed at once. The SDK aborts `signal` only after its own
  * graceful close (stdin EOF + grace), so honouring it here never cuts a clean exit short.
  */
-export function groupSpawner(onSpawn: (child: ChildProcess) => void): (opts: SpawnOptions) => SpawnedProcess {
+export function groupSpawner(
+  onSpawn: (child: ChildProcess) => void,
+  wrap?: (command: string, args: string[], cwd: string | undefined) => { command: string; args: string[] },
+): (opts: SpawnOptions) => SpawnedProcess {
   return (opts) => {
-    const child = spawnInGroup(opts.command, opts.args, { cwd: opts.cwd, env: opts.env });
+    const cmd = wrap ? wrap(opts.command, opts.args, opts.cwd) : { command: opts.command, args: opts.args };
+    const child = spawnInGroup(cmd.command, cmd.args, { cwd: opts.cwd, env: opts.env });
     onSpawn(child);
     opts.signal.addEventListener('abort', () => child.pid !== undefined && killGroup(child.pid), {
       once: true,

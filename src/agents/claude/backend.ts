@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { type Options, query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
 import type { Logger } from 'pino';
+import { bwrapCommand, type SandboxPolicy } from '../../process/sandbox.ts';
 import type { RunEvent } from '../../runs/events.ts';
 import type { AgentBackend, AgentRunRequest, PoolState } from '../types.ts';
 import { AgentProcess, groupSpawner, userMessage } from './agent-process.ts';
@@ -9,9 +10,11 @@ import { Channel } from './channel.ts';
 import {
   buildAgentEnv,
   createAgentHome,
+  linkTranscripts,
   type ModelAccess,
   removeAgentHome,
   setUserMemory,
+  transcriptsDir,
 } from './environment.ts';
 import { isClaimable, reuseKeyOf } from './reuse-key.ts';
 import { SparePool } from './spare-pool.ts';
@@ -29,6 +32,8 @@ export interface ClaudeBackendOptions {
   /** Read at every start, so a refreshed OAuth token is used from then on. */
   modelAccess: () => ModelAccess;
   logger: Logger;
+  /** Run every agent under bubblewrap with this policy; undefined runs them unconfined. */
+  sandbox?: SandboxPolicy;
 }
 
 /**
@@ -50,12 +55,14 @@ export class ClaudeBackend implements AgentBackend {
   readonly #reaper: NodeJS.Timeout;
 
   constructor(private readonly opts: ClaudeBackendOptions) {
-    this.#spares = new SparePool(
-      opts.poolSize,
-      opts.agentDir,
-      (home) => this.#hostOptions(home),
-      opts.logger,
-    );
+    this.#spares = this.#newSparePool();
+    if (opts.sandbox && opts.poolSize > 0) {
+      // A spare's mounts are fixed when it starts, before its workspace is known, so a
+      // sandboxed server warms per workspace instead: live processes of the same owner.
+      opts.logger.info(
+        'agent sandbox on: generic pre-started spares are off; live processes stay warm per workspace',
+      );
+    }
     this.#reaper = setInterval(() => this.#reapIdle(), Math.min(30_000, opts.liveIdleMs));
     this.#reaper.unref();
   }
@@ -79,17 +86,13 @@ export class ClaudeBackend implements AgentBackend {
   }
 
   #newSparePool(): SparePool {
-    return new SparePool(
-      this.opts.poolSize,
-      this.opts.agentDir,
-      (home) => this.#hostOptions(home),
-      this.opts.logger,
-    );
+    const size = this.opts.sandbox ? 0 : this.opts.poolSize;
+    return new SparePool(size, this.opts.agentDir, (home) => this.#hostOptions(home), this.opts.logger);
   }
 
   poolState(): PoolState {
     return {
-      size: this.opts.poolSize,
+      size: this.opts.sandbox ? 0 : this.opts.poolSize,
       idle: this.#spares.idle,
       busy: this.#busy.size,
       warming: this.#spares.warming,
@@ -153,6 +156,7 @@ export class ClaudeBackend implements AgentBackend {
     const spare = this.#spares.take();
     if (!spare) return undefined;
     await setUserMemory(spare.home, req.userMemory);
+    await linkTranscripts(spare.home, transcriptsDir(this.opts.agentDir, req.owner));
     const input = new Channel<SDKUserMessage>();
     input.push(userMessage(req.prompt));
     const token = this.opts.modelAccess().oauthToken;
@@ -186,7 +190,7 @@ export class ClaudeBackend implements AgentBackend {
 
   async #cold(req: AgentRunRequest, key: string): Promise<AgentProcess> {
     const id = randomUUID();
-    const home = await createAgentHome(this.opts.agentDir, id);
+    const home = await createAgentHome(this.opts.agentDir, id, req.owner);
     await setUserMemory(home, req.userMemory);
     const input = new Channel<SDKUserMessage>();
     input.push(userMessage(req.prompt));
@@ -211,14 +215,24 @@ export class ClaudeBackend implements AgentBackend {
       // Over the control channel, not argv: MCP headers carry bearer tokens that would
       // otherwise be readable in /proc/<pid>/cmdline.
       ...(req.mcpServers ? { mcpServers: req.mcpServers, mcpServersDelivery: 'initialize' as const } : {}),
-      spawnClaudeCodeProcess: groupSpawner((c) => {
-        holder.child = c;
-        holder.proc?.attachChild(c);
-      }),
+      spawnClaudeCodeProcess: groupSpawner(
+        (c) => {
+          holder.child = c;
+          holder.proc?.attachChild(c);
+        },
+        this.#sandboxWrap([req.cwd, home, transcriptsDir(this.opts.agentDir, req.owner)]),
+      ),
     };
     const q = query({ prompt: input, options });
     holder.proc = new AgentProcess(id, home, key, q, input, holder.child, (p) => this.#onDeath(p));
     return holder.proc;
+  }
+
+  #sandboxWrap(writable: string[]) {
+    const policy = this.opts.sandbox;
+    if (!policy) return undefined;
+    return (command: string, args: string[], cwd: string | undefined) =>
+      bwrapCommand(policy, writable, cwd, command, args);
   }
 
   #hostOptions(home: string): Options {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -42,16 +43,34 @@ export function buildAgentEnv(
 }
 
 /**
- * A private home per agent process. Transcripts (`.claude/projects`) are shared through a
- * symlink so a session started by one process can be resumed by another.
+ * An owner's transcript store. Transcripts (`.claude/projects`) are reached through a
+ * symlink in each agent home, so a session started by one process can be resumed by
+ * another of the same owner, and never read by another owner's agent.
  */
-export async function createAgentHome(agentDir: string, id: string): Promise<string> {
+export function transcriptsDir(agentDir: string, owner: string): string {
+  return join(agentDir, 'projects', createHash('sha256').update(owner).digest('hex').slice(0, 32));
+}
+
+/** Points an agent home's transcripts at its owner's store (a spare learns its owner at claim). */
+export async function linkTranscripts(home: string, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const link = join(home, '.claude', 'projects');
+  await rm(link, { force: true });
+  await symlink(dir, link, 'dir');
+}
+
+/** A private home per agent process; `owner` is unknown for a spare until it is claimed. */
+export async function createAgentHome(
+  agentDir: string,
+  id: string,
+  owner: string | undefined,
+): Promise<string> {
   const home = join(agentDir, 'homes', id);
-  const configDir = join(home, '.claude');
-  const projects = join(agentDir, 'projects');
-  await mkdir(configDir, { recursive: true, mode: 0o700 });
-  await mkdir(projects, { recursive: true, mode: 0o700 });
-  await symlink(projects, join(configDir, 'projects'), 'dir');
+  await mkdir(join(home, '.claude'), { recursive: true, mode: 0o700 });
+  await linkTranscripts(
+    home,
+    owner === undefined ? join(agentDir, 'projects', 'unclaimed') : transcriptsDir(agentDir, owner),
+  );
   return home;
 }
 

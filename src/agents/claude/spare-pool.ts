@@ -69,7 +69,7 @@ export class SparePool {
     let home: string | undefined;
     let child: ChildProcess | undefined;
     try {
-      home = await createAgentHome(this.agentDir, id);
+      home = await createAgentHome(this.agentDir, id, undefined);
       const spare = await prewarm({
         options: {
           ...this.hostOptions(home),

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isBwrapUsable } from '../../src/process/sandbox.ts';
+import type { RunSpec } from '../../src/runs/spec.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+const SECRET = 'sandbox-test-secret-6d1f';
+
+const spec = (over: Partial<RunSpec>): RunSpec => ({
+  owner: 'alice',
+  workspace: 'users/alice/box',
+  prompt: 'hi',
+  onBusy: 'wait',
+  ...over,
+});
+
+/** Live processes whose command line carries `marker`. */
+async function processesWith(marker: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = await readFile(`/proc/${name}/cmdline`, 'latin1');
+      const stat = await readFile(`/proc/${name}/stat`, 'latin1');
+      if (cmd.includes(marker) && !/\) Z /.test(stat)) found.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+describe('agent sandbox (bubblewrap)', () => {
+  let t: TestApp;
+  before(async () => {
+    assert.ok(isBwrapUsable(), 'bubblewrap is required for these tests: apt-get install -y bubblewrap');
+    process.env.NEXTAUTH_SECRET = SECRET;
+    t = await startTestApp({ surfaces: [], env: { AGENT_SANDBOX: 'bwrap', NEXTAUTH_SECRET: SECRET } });
+    // Another user's workspace, and a file only the server should read.
+    const other = await t.deps.workspaces.ensure('users/bob/private');
+    await import('node:fs/promises').then((fs) => fs.writeFile(join(other, 'bob.txt'), 'bob-only'));
+  });
+  after(async () => {
+    delete process.env.NEXTAUTH_SECRET;
+    await t.close();
+  });
+
+  test('an agent sees its own workspace and nothing else of the data dir, nor the server process', async () => {
+    const probe = [
+      `ls ${t.dataDir}/workspaces/users > seen-users.txt 2>&1`,
+      `cat ${t.dataDir}/workspaces/users/bob/private/bob.txt > seen-bob.txt 2>&1`,
+      `ls ${t.dataDir} > seen-data.txt 2>&1`,
+      `(grep -l ${SECRET} /proc/*/environ 2>/dev/null | wc -l) > seen-secret.txt`,
+      'echo written > mine.txt',
+    ].join('; ');
+    const run = await t.deps.runs.submit(
+      spec({ prompt: `[[tool:Bash ${JSON.stringify({ command: probe })}]]` }),
+    );
+    assert.equal((await run.done).status, 'succeeded');
+    const ws = join(t.dataDir, 'workspaces/users/alice/box');
+    const read = (f: string) => readFile(join(ws, f), 'utf8');
+    assert.equal((await read('mine.txt')).trim(), 'written', 'the agent writes its own workspace');
+    assert.doesNotMatch(await read('seen-users.txt'), /bob/, "another user's workspace is invisible");
+    assert.doesNotMatch(await read('seen-bob.txt'), /bob-only/);
+    assert.doesNotMatch(await read('seen-data.txt'), /agentgate\.db/, 'the store is invisible');
+    assert.equal(
+      (await read('seen-secret.txt')).trim(),
+      '0',
+      'no process environment holding a secret is readable',
+    );
+  });
+
+  test('a cancel takes down processes that detached from the agent with setsid', async () => {
+    const marker = `agentgate-detached-${process.pid}`;
+    // The detached child, then a foreground wait that holds the run open until the cancel.
+    const command = `setsid bash -c 'exec -a ${marker} tail -f /dev/null' > /dev/null 2>&1 < /dev/null & echo started; tail -f /dev/null`;
+    const run = await t.deps.runs.submit(
+      spec({
+        workspace: 'users/alice/detach',
+        prompt: `[[tool:Bash ${JSON.stringify({ command })}]]`,
+      }),
+    );
+    const deadline = Date.now() + 20_000;
+    while ((await processesWith(marker)).length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok((await processesWith(marker)).length > 0, 'the detached process was started');
+    t.deps.runs.cancel(run.id);
+    assert.equal((await run.done).status, 'cancelled');
+    const until = Date.now() + 3000;
+    while ((await processesWith(marker)).length > 0 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(await processesWith(marker), [], 'nothing the agent started outlives its run');
+  });
+});
