@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname, isAbsolute } from 'node:path';
 
 /**
  * Agents run tools with no permission prompts, so what they can reach is decided here,
@@ -27,12 +28,12 @@ export function bwrapCommand(
   args: readonly string[],
 ): { command: string; args: string[] } {
   const out = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--ro-bind', '/', '/', '--dev', '/dev'];
-  out.push('--proc', '/proc', '--tmpfs', '/tmp');
-  for (const dir of policy.hidden) {
-    // Never hide the agent's own executable (a server installed under /root, say).
-    if (existsSync(dir) && !command.startsWith(`${dir}/`)) out.push('--tmpfs', dir);
-  }
+  out.push('--proc', '/proc');
+  for (const dir of ['/tmp', ...policy.hidden]) if (existsSync(dir)) out.push('--tmpfs', dir);
   for (const file of policy.masked) if (existsSync(file)) out.push('--ro-bind', '/dev/null', file);
+  // The agent's own executable stays visible wherever the server is installed (a checkout
+  // under /tmp or /root, say), read-only.
+  if (isAbsolute(command)) out.push('--ro-bind', dirname(command), dirname(command));
   for (const dir of writable) out.push('--bind', dir, dir);
   if (cwd) out.push('--chdir', cwd);
   out.push('--', command, ...args);
