@@ -71,5 +71,10 @@ export async function refusalOf(rawUrl: string, allowPrivate: boolean): Promise<
 
 export async function assertNavigable(rawUrl: string, allowPrivate: boolean): Promise<void> {
   const why = await refusalOf(rawUrl, allowPrivate);
-  if (why) throw new AppError('forbidden', `Navigation refused: ${why}`);
+  if (why) {
+    throw new AppError(
+      'forbidden',
+      `Navigation refused: ${why} (private networks are off; STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE=1 allows them)`,
+    );
+  }
 }

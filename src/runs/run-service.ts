@@ -70,7 +70,7 @@ export class RunService {
     }
     const isWorkspaceBusy = this.#isWorkspaceTaken(spec.workspace);
     if (isWorkspaceBusy && spec.onBusy === 'conflict') {
-      throw new AppError('conflict', `Workspace "${spec.workspace}" already has a running run`);
+      throw new AppError('conflict', 'This workspace already has a running run; wait for it or cancel it');
     }
     const canStartNow = !isWorkspaceBusy && this.#running < this.opts.maxConcurrentRuns;
     if (!canStartNow && this.#queue.length >= this.opts.maxQueuedRuns) {

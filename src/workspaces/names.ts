@@ -51,7 +51,10 @@ export function parseFilePath(path: string): string[] {
 export function assertNoEncodedSeparators(rawUrl: string): void {
   const path = rawUrl.split('?')[0] ?? '';
   if (/%2f|%5c|%00/i.test(path) || /(^|\/)(%2e|\.){1,2}(\/|$)/i.test(path.replace(/%2e/gi, '.'))) {
-    throw new AppError('invalid_request', 'Encoded separators and dot segments are not allowed in paths');
+    throw new AppError(
+      'invalid_request',
+      'Paths may not contain . or .. segments or encoded separators (%2F, %5C, %00)',
+    );
   }
 }
 

@@ -128,6 +128,7 @@ describe('claude-ops chat flavour', () => {
     await waitFor(() => t.deps.runs.activeRuns().some((r) => r.owner === 'claude-ops'));
     const busy = await post(ask);
     assert.equal(busy.status, 429);
+    assert.equal(busy.headers.get('retry-after'), '2', 'a 429 says when to retry');
     assert.deepEqual((await busy.json()).error, {
       message: 'A session is already running. Try again shortly.',
       type: 'rate_limit_error',

@@ -72,6 +72,7 @@ async function submitClaudeOps(
       'rate_limit_exceeded',
       'A session is already running. Try again shortly.',
       'rate_limit_error',
+      2,
     );
   }
   // Taken before the await so two requests arriving together cannot both pass the check.

@@ -15,8 +15,9 @@ export class OpenAiError extends AppError {
     readonly openAiCode: string,
     message: string,
     readonly openAiType?: string,
+    retryAfterS?: number,
   ) {
-    super(code, message);
+    super(code, message, retryAfterS);
   }
 }
 
