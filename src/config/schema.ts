@@ -28,6 +28,9 @@ export const envSchema = z.object({
   CLAUDE_CODE_OAUTH_TOKEN: optionalString,
   USE_CLAUDE_API_KEY: flag(false),
   FAKE_MODEL: flag(false),
+  // Z.ai's Anthropic-compatible endpoint for the GLM models (unset key: no GLM models)
+  ZAI_API_KEY: optionalString,
+  ZAI_BASE_URL: url('https://api.z.ai/api/anthropic'),
   // claude-code-api surface
   API_KEYS: optionalString,
   NEXTAUTH_SECRET: optionalString,
@@ -38,6 +41,7 @@ export const envSchema = z.object({
   OAUTH_SCOPES: z.string().default('org:create_api_key user:profile user:inference'),
   // claudebox surface
   CLAUDEBOX_API_TOKEN: optionalString,
+  CLAUDEBOX_ZAI_API_TOKEN: optionalString,
   FILES_MAX_BYTES: int(5 * 1024 ** 3, 1),
   // OpenAI surfaces
   CLAUDEOPS_CHAT_API_KEY: optionalString,
