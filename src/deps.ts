@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ClaudeBackend } from './agents/claude/backend.ts';
 import { ModelAuth } from './agents/model-auth.ts';
+import { providerAccess } from './agents/providers.ts';
 import type { AgentBackend } from './agents/types.ts';
 import { KeyStore } from './auth/key-store.ts';
 import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
@@ -49,7 +50,8 @@ export async function createDeps(
       liveIdleMs: c.LIVE_PROCESS_IDLE_MS,
       defaultModel: c.CLAUDE_MODEL,
       passThroughEnv: agentPassThroughEnv(),
-      modelAccess: () => modelAuth.access(),
+      modelAccess: (provider) =>
+        provider === 'anthropic' ? modelAuth.access() : providerAccess(config.current(), provider),
       logger,
       ...(sandbox ? { sandbox } : {}),
     });

@@ -1,7 +1,7 @@
 import type { RunEvent } from '../runs/events.ts';
 import type { RunSpec } from '../runs/spec.ts';
 
-export type { Effort } from '../runs/spec.ts';
+export type { Effort, ModelProvider } from '../runs/spec.ts';
 
 /** What a backend needs to run one prompt: the run's spec, resolved by the RunService. */
 export type AgentRunRequest = Pick<
@@ -9,6 +9,7 @@ export type AgentRunRequest = Pick<
   | 'owner'
   | 'prompt'
   | 'model'
+  | 'provider'
   | 'systemPrompt'
   | 'appendSystemPrompt'
   | 'jsonSchema'

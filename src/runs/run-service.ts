@@ -257,6 +257,7 @@ export class RunService {
       cwd,
       prompt: spec.prompt,
       model: spec.model,
+      provider: spec.provider,
       systemPrompt: spec.systemPrompt,
       appendSystemPrompt: spec.appendSystemPrompt,
       jsonSchema: spec.jsonSchema,

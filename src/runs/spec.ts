@@ -1,5 +1,11 @@
 export type Effort = 'low' | 'medium' | 'high' | 'max';
 
+/**
+ * Whose model API the agent talks to. `anthropic` is the server's own model access (API
+ * key, OAuth or the fake model); `zai` is Z.ai's Anthropic-compatible endpoint (GLM models).
+ */
+export type ModelProvider = 'anthropic' | 'zai';
+
 /** A caller's request for one agent run, as every surface builds it. */
 export interface RunSpec {
   owner: string;
@@ -7,6 +13,8 @@ export interface RunSpec {
   workspace: string;
   prompt: string;
   model?: string;
+  /** Unset means `anthropic`. */
+  provider?: ModelProvider;
   systemPrompt?: string;
   appendSystemPrompt?: string;
   jsonSchema?: Record<string, unknown>;

@@ -4,7 +4,7 @@ import { type Options, query, type SDKUserMessage } from '@anthropic-ai/claude-a
 import type { Logger } from 'pino';
 import { bwrapCommand, type SandboxPolicy } from '../../process/sandbox.ts';
 import type { RunEvent } from '../../runs/events.ts';
-import type { AgentBackend, AgentRunRequest, PoolState } from '../types.ts';
+import type { AgentBackend, AgentRunRequest, ModelProvider, PoolState } from '../types.ts';
 import { AgentProcess, groupSpawner, userMessage } from './agent-process.ts';
 import { Channel } from './channel.ts';
 import {
@@ -29,8 +29,11 @@ export interface ClaudeBackendOptions {
   liveIdleMs: number;
   defaultModel: string;
   passThroughEnv: Record<string, string | undefined>;
-  /** Read at every start, so a refreshed OAuth token is used from then on. */
-  modelAccess: () => ModelAccess;
+  /**
+   * Read at every start, so a refreshed OAuth token or rotated key is used from then on.
+   * Throws an AppError for a provider that is not configured.
+   */
+  modelAccess: (provider: ModelProvider) => ModelAccess;
   logger: Logger;
   /** Run every agent under bubblewrap with this policy; undefined runs them unconfined. */
   sandbox?: SandboxPolicy;
@@ -87,7 +90,13 @@ export class ClaudeBackend implements AgentBackend {
 
   #newSparePool(): SparePool {
     const size = this.opts.sandbox ? 0 : this.opts.poolSize;
-    return new SparePool(size, this.opts.agentDir, (home) => this.#hostOptions(home), this.opts.logger);
+    // Spares only ever serve the server's own model access (see isClaimable).
+    return new SparePool(
+      size,
+      this.opts.agentDir,
+      (home) => this.#hostOptions(home, this.opts.modelAccess('anthropic')),
+      this.opts.logger,
+    );
   }
 
   poolState(): PoolState {
@@ -101,15 +110,16 @@ export class ClaudeBackend implements AgentBackend {
   }
 
   async *start(req: AgentRunRequest, signal: AbortSignal): AsyncGenerator<RunEvent> {
-    const key = reuseKeyOf(req, this.opts.defaultModel);
+    const access = this.opts.modelAccess(req.provider ?? 'anthropic');
+    const key = reuseKeyOf(req, access.defaultModel ?? this.opts.defaultModel);
     let proc = await this.#reuse(req, key, signal);
     let isPromptQueued = false;
     if (!proc && !signal.aborted && isClaimable(req)) {
-      proc = await this.#claim(req, key);
+      proc = await this.#claim(req, key, access);
       isPromptQueued = proc !== undefined;
     }
     if (!proc && !signal.aborted) {
-      proc = await this.#cold(req, key);
+      proc = await this.#cold(req, key, access);
       isPromptQueued = true;
     }
     if (!proc) return; // aborted before any process was chosen
@@ -152,14 +162,14 @@ export class ClaudeBackend implements AgentBackend {
     return match;
   }
 
-  async #claim(req: AgentRunRequest, key: string): Promise<AgentProcess | undefined> {
+  async #claim(req: AgentRunRequest, key: string, access: ModelAccess): Promise<AgentProcess | undefined> {
     const spare = this.#spares.take();
     if (!spare) return undefined;
     await setUserMemory(spare.home, req.userMemory);
     await linkTranscripts(spare.home, transcriptsDir(this.opts.agentDir, req.owner));
     const input = new Channel<SDKUserMessage>();
     input.push(userMessage(req.prompt));
-    const token = this.opts.modelAccess().oauthToken;
+    const token = access.oauthToken;
     const q = spare.spare.claim({
       prompt: input,
       options: {
@@ -188,7 +198,7 @@ export class ClaudeBackend implements AgentBackend {
     return new AgentProcess(spare.id, spare.home, key, q, input, spare.child, (p) => this.#onDeath(p));
   }
 
-  async #cold(req: AgentRunRequest, key: string): Promise<AgentProcess> {
+  async #cold(req: AgentRunRequest, key: string, access: ModelAccess): Promise<AgentProcess> {
     const id = randomUUID();
     const home = await createAgentHome(this.opts.agentDir, id, req.owner);
     await setUserMemory(home, req.userMemory);
@@ -196,9 +206,9 @@ export class ClaudeBackend implements AgentBackend {
     input.push(userMessage(req.prompt));
     const holder: { child?: ChildProcess; proc?: AgentProcess } = {};
     const options: Options = {
-      ...this.#hostOptions(home),
+      ...this.#hostOptions(home, access),
       cwd: req.cwd,
-      model: req.model ?? this.opts.defaultModel,
+      model: req.model ?? access.defaultModel ?? this.opts.defaultModel,
       title: 'agentgate run',
       systemPrompt:
         req.systemPrompt !== undefined
@@ -235,9 +245,9 @@ export class ClaudeBackend implements AgentBackend {
       bwrapCommand(policy, writable, cwd, command, args);
   }
 
-  #hostOptions(home: string): Options {
+  #hostOptions(home: string, access: ModelAccess): Options {
     return {
-      env: buildAgentEnv(this.opts.passThroughEnv, home, this.opts.modelAccess()),
+      env: buildAgentEnv(this.opts.passThroughEnv, home, access),
       // Headless: never wait on a permission prompt nobody can answer.
       permissionMode: 'bypassPermissions',
       allowDangerouslySkipPermissions: true,

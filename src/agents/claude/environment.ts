@@ -7,6 +7,14 @@ export interface ModelAccess {
   baseUrl?: string;
   apiKey?: string;
   oauthToken?: string;
+  /** The model of a run that names none, when the endpoint is not Anthropic's. */
+  defaultModel?: string;
+  /**
+   * The endpoint's models for Claude Code's haiku/sonnet/opus slots: subagents and
+   * background calls name those aliases, and a non-Anthropic endpoint must not get
+   * Claude model names it does not serve.
+   */
+  familyModels?: { haiku: string; sonnet: string; opus: string };
 }
 
 /**
@@ -39,6 +47,11 @@ export function buildAgentEnv(
   if (model.baseUrl) env.ANTHROPIC_BASE_URL = model.baseUrl;
   if (model.apiKey) env.ANTHROPIC_API_KEY = model.apiKey;
   if (model.oauthToken && !model.apiKey) env.CLAUDE_CODE_OAUTH_TOKEN = model.oauthToken;
+  if (model.familyModels) {
+    env.ANTHROPIC_DEFAULT_HAIKU_MODEL = model.familyModels.haiku;
+    env.ANTHROPIC_DEFAULT_SONNET_MODEL = model.familyModels.sonnet;
+    env.ANTHROPIC_DEFAULT_OPUS_MODEL = model.familyModels.opus;
+  }
   return env;
 }
 

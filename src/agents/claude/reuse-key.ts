@@ -12,6 +12,8 @@ export function reuseKeyOf(req: AgentRunRequest, defaultModel: string): string {
       JSON.stringify([
         req.owner,
         req.cwd,
+        // The model endpoint and its key are in the process's env, fixed at start.
+        req.provider ?? 'anthropic',
         req.model ?? defaultModel,
         req.systemPrompt ?? null,
         req.appendSystemPrompt ?? null,
@@ -24,9 +26,14 @@ export function reuseKeyOf(req: AgentRunRequest, defaultModel: string): string {
     .digest('hex');
 }
 
-/** A pre-started spare can take cwd, model, appended prompt and effort at claim time, nothing else. */
+/**
+ * A pre-started spare can take cwd, model, appended prompt and effort at claim time, nothing
+ * else; its env (model endpoint and key) is the server's own, so another provider's run never
+ * takes one.
+ */
 export function isClaimable(req: AgentRunRequest): boolean {
   return (
+    (req.provider ?? 'anthropic') === 'anthropic' &&
     req.systemPrompt === undefined &&
     req.jsonSchema === undefined &&
     req.resumeSessionId === undefined &&
