@@ -5,23 +5,27 @@ import type { Principal } from '../../auth/principal.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import { parseWorkspaceName } from '../../workspaces/names.ts';
-
-/**
- * CLAUDEBOX_API_TOKEN and LITELLM_MASTER_KEY stand for one principal: LiteLLM-routed and
- * direct calls then share workspaces and sessions, as in the seed where LiteLLM forwards
- * to claudebox with the claudebox token.
- */
-const CLAUDEBOX_PRINCIPAL: Principal = { userId: 'claudebox', isAdmin: false, via: 'surface_token' };
+import type { ClaudeboxInstance } from './instances.ts';
 
 const principals = new WeakMap<FastifyRequest, Principal>();
 
-/** Bearer token check; secrets are read per request so a SIGHUP rotation applies at once. */
-export async function authenticateClaudebox(deps: AppDeps, req: FastifyRequest): Promise<Principal> {
+/**
+ * Bearer token check for one instance. Its tokens (its own and LITELLM_MASTER_KEY) stand for
+ * its one principal: LiteLLM-routed and direct calls then share workspaces and sessions, as
+ * in the seed where LiteLLM forwards with the instance's token. Another instance's token is
+ * refused. Secrets are read per request so a SIGHUP rotation applies at once.
+ */
+export async function authenticateClaudebox(
+  deps: AppDeps,
+  req: FastifyRequest,
+  instance: ClaudeboxInstance,
+): Promise<Principal> {
   const c = deps.config.current();
-  const principal = await authenticate(deps.keys, credentialOf(req.headers), [
-    { secret: c.CLAUDEBOX_API_TOKEN, principal: CLAUDEBOX_PRINCIPAL },
-    { secret: c.LITELLM_MASTER_KEY, principal: CLAUDEBOX_PRINCIPAL },
-  ]);
+  const principal = await authenticate(
+    deps.keys,
+    credentialOf(req.headers),
+    instance.tokenVars.map((name) => ({ secret: c[name], principal: instance.principal })),
+  );
   if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
   principals.set(req, principal);
   return principal;

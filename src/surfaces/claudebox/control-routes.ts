@@ -5,16 +5,16 @@ import { engineHealth } from '../health/index.ts';
 import { claudeboxWorkspace, engineWorkspace, principalOf, userRoot } from './auth.ts';
 import type { RecentRuns } from './recent-runs.ts';
 
-/** GET /claudebox/health needs no auth; it is registered outside the authenticated scope. */
+/** GET <prefix>/health needs no auth; it is registered outside the authenticated scope. Paths are relative to the instance's prefix. */
 export function registerHealthRoute(scope: FastifyInstance, deps: AppDeps): void {
-  scope.get('/claudebox/health', async (_req, reply) => {
+  scope.get('/health', async (_req, reply) => {
     const health = engineHealth(deps);
     return reply.status(health.isHealthy ? 200 : 503).send(health);
   });
 }
 
 export function registerControlRoutes(scope: FastifyInstance, deps: AppDeps, recent: RecentRuns): void {
-  scope.post<{ Querystring: { workspace?: string } }>('/claudebox/run/cancel', async (req) => {
+  scope.post<{ Querystring: { workspace?: string } }>('/run/cancel', async (req) => {
     const principal = principalOf(req);
     const name = req.query.workspace || 'default';
     const workspace = engineWorkspace(principal, name);
@@ -28,7 +28,7 @@ export function registerControlRoutes(scope: FastifyInstance, deps: AppDeps, rec
     return { cancelled: true, workspace: name, runIds: cancelled };
   });
 
-  scope.get('/claudebox/status', async (req) => {
+  scope.get('/status', async (req) => {
     const principal = principalOf(req);
     const running = deps.runs
       .activeRuns()

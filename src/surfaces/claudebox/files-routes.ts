@@ -21,10 +21,10 @@ export function registerFilesRoutes(scope: FastifyInstance, deps: AppDeps): void
     const entries = await deps.workspaces.listWorkspaces(userRoot(principal));
     return { workspaces: entries.map((e) => ({ name: e.path, mtime: e.mtime })) };
   };
-  scope.get('/claudebox/files', listWorkspaces);
-  scope.get('/claudebox/files/', listWorkspaces);
+  scope.get('/files', listWorkspaces);
+  scope.get('/files/', listWorkspaces);
 
-  scope.get<{ Params: { workspace: string } }>('/claudebox/files/:workspace', async (req) => {
+  scope.get<{ Params: { workspace: string } }>('/files/:workspace', async (req) => {
     const workspace = engineWorkspace(principalOf(req), req.params.workspace);
     const files = await deps.workspaces.list(workspace, { recursive: true });
     return {
@@ -33,7 +33,7 @@ export function registerFilesRoutes(scope: FastifyInstance, deps: AppDeps): void
     };
   });
 
-  scope.get('/claudebox/files/:workspace/*', async (req: FileRoute, reply: FastifyReply) => {
+  scope.get('/files/:workspace/*', async (req: FileRoute, reply: FastifyReply) => {
     const { workspace, path } = target(req);
     const file = await openWorkspaceFile(deps.workspaces, workspace, path);
     reply
@@ -47,7 +47,7 @@ export function registerFilesRoutes(scope: FastifyInstance, deps: AppDeps): void
     return reply.send(file.stream);
   });
 
-  scope.put('/claudebox/files/:workspace/*', async (req: FileRoute, reply: FastifyReply) => {
+  scope.put('/files/:workspace/*', async (req: FileRoute, reply: FastifyReply) => {
     const { workspace, path } = target(req);
     const maxBytes = deps.config.current().FILES_MAX_BYTES;
     const declared = Number(req.headers['content-length']);
@@ -59,7 +59,7 @@ export function registerFilesRoutes(scope: FastifyInstance, deps: AppDeps): void
     return reply.status(201).send({ workspace: req.params.workspace, path, size });
   });
 
-  scope.delete('/claudebox/files/:workspace/*', async (req: FileRoute) => {
+  scope.delete('/files/:workspace/*', async (req: FileRoute) => {
     const { workspace, path } = target(req);
     await deleteWorkspaceFile(deps.workspaces, workspace, path);
     return { deleted: true, workspace: req.params.workspace, path };

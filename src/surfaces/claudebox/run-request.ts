@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
+import type { Config } from '../../config/index.ts';
 import { AppError } from '../../errors.ts';
 import type { RunSpec } from '../../runs/spec.ts';
 import { engineWorkspace } from './auth.ts';
+import { type ClaudeboxInstance, instanceModel, isInstanceAvailable } from './instances.ts';
 import { parseJsonSchemaText } from './json-schema.ts';
 
 /** The options of one claudebox run, as /claudebox/run and the MCP `claude_run` tool take them. */
@@ -44,19 +46,30 @@ export type RunOptions = z.infer<z.ZodObject<typeof runOptionsShape>>;
  */
 export const SESSION_KIND = 'workspace';
 
-/** A claudebox request as an engine RunSpec: one run per workspace, busy → 409 at once. */
-export function toRunSpec(principal: Principal, opts: RunOptions, maxPromptChars: number): RunSpec {
-  if (opts.prompt.length > maxPromptChars) {
-    throw new AppError('invalid_request', `prompt is longer than ${maxPromptChars} characters`);
+/**
+ * A claudebox request as an engine RunSpec: one run per workspace, busy → 409 at once. The
+ * instance picks the model provider, the default model and the meaning of model aliases.
+ */
+export function toRunSpec(
+  principal: Principal,
+  opts: RunOptions,
+  config: Config,
+  instance: ClaudeboxInstance,
+): RunSpec {
+  if (opts.prompt.length > config.MAX_PROMPT_CHARS) {
+    throw new AppError('invalid_request', `prompt is longer than ${config.MAX_PROMPT_CHARS} characters`);
+  }
+  if (!isInstanceAvailable(instance, config)) {
+    throw new AppError('invalid_request', 'model not available: this instance has no model API configured');
   }
   const name = opts.workspace || 'default';
+  const model = instanceModel(instance, opts.model);
   return {
     owner: principal.userId,
     workspace: engineWorkspace(principal, name),
     prompt: opts.prompt,
-    // Claude Code resolves the haiku/sonnet/opus aliases itself, to the current model of
-    // each family the account can use; a full model name passes through unchanged.
-    ...(opts.model ? { model: opts.model } : {}),
+    ...(model ? { model } : {}),
+    ...(instance.provider !== 'anthropic' ? { provider: instance.provider } : {}),
     ...(opts.systemPrompt !== undefined ? { systemPrompt: opts.systemPrompt } : {}),
     ...(opts.appendSystemPrompt ? { appendSystemPrompt: opts.appendSystemPrompt } : {}),
     ...(opts.jsonSchema ? { jsonSchema: parseJsonSchemaText(opts.jsonSchema) } : {}),

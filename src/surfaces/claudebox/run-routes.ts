@@ -3,16 +3,25 @@ import type { AppDeps } from '../../app.ts';
 import { AppError } from '../../errors.ts';
 import type { StoredEvent } from '../../runs/events.ts';
 import { claudeboxWorkspace, principalOf } from './auth.ts';
+import type { ClaudeboxInstance } from './instances.ts';
 import type { RecentRuns } from './recent-runs.ts';
 import { parseRunBody, toRunSpec } from './run-request.ts';
 import { renderResult, turnsOf } from './run-response.ts';
 
-/** POST /claudebox/run (waits for the run, as the seed's CLI call did) and GET /claudebox/runs/<id>. */
-export function registerRunRoutes(scope: FastifyInstance, deps: AppDeps, recent: RecentRuns): void {
-  scope.post('/claudebox/run', async (req, reply) => {
+/**
+ * POST <prefix>/run (waits for the run, as the seed's CLI call did) and GET <prefix>/runs/<id>;
+ * the instance decides the run's provider and default model.
+ */
+export function registerRunRoutes(
+  scope: FastifyInstance,
+  deps: AppDeps,
+  recent: RecentRuns,
+  instance: ClaudeboxInstance,
+): void {
+  scope.post('/run', async (req, reply) => {
     const principal = principalOf(req);
     const body = parseRunBody(req.body);
-    const spec = toRunSpec(principal, body, deps.config.current().MAX_PROMPT_CHARS);
+    const spec = toRunSpec(principal, body, deps.config.current(), instance);
     // The response's 'close' before it was written means the client went away: that is
     // the caller's interest ending, so the run is cancelled (unless fire-and-forget).
     const interest = new AbortController();
@@ -36,24 +45,21 @@ export function registerRunRoutes(scope: FastifyInstance, deps: AppDeps, recent:
     }
   });
 
-  scope.get<{ Params: { id: string }; Querystring: { outputFormat?: string } }>(
-    '/claudebox/runs/:id',
-    async (req) => {
-      const principal = principalOf(req);
-      const record = await deps.runs.get(req.params.id);
-      const workspace = record && claudeboxWorkspace(principal, record.workspace);
-      if (!record || record.owner !== principal.userId || workspace === undefined) {
-        throw new AppError('not_found', `No run ${req.params.id}`);
-      }
-      const base = { runId: record.id, workspace, status: record.status };
-      if (!record.result) return { ...base, ...(record.error ? { error: record.error } : {}) };
-      const out = renderResult(record);
-      if (req.query.outputFormat === 'json-verbose') {
-        const events: StoredEvent[] = [];
-        for await (const e of deps.runs.subscribe(record.id)) events.push(e);
-        out.turns = turnsOf(events);
-      }
-      return { ...base, ...out };
-    },
-  );
+  scope.get<{ Params: { id: string }; Querystring: { outputFormat?: string } }>('/runs/:id', async (req) => {
+    const principal = principalOf(req);
+    const record = await deps.runs.get(req.params.id);
+    const workspace = record && claudeboxWorkspace(principal, record.workspace);
+    if (!record || record.owner !== principal.userId || workspace === undefined) {
+      throw new AppError('not_found', `No run ${req.params.id}`);
+    }
+    const base = { runId: record.id, workspace, status: record.status };
+    if (!record.result) return { ...base, ...(record.error ? { error: record.error } : {}) };
+    const out = renderResult(record);
+    if (req.query.outputFormat === 'json-verbose') {
+      const events: StoredEvent[] = [];
+      for await (const e of deps.runs.subscribe(record.id)) events.push(e);
+      out.turns = turnsOf(events);
+    }
+    return { ...base, ...out };
+  });
 }

@@ -10,6 +10,7 @@ import { AppError } from '../../errors.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
 import { authenticateClaudebox } from '../claudebox/auth.ts';
 import { renderClaudeboxError } from '../claudebox/errors.ts';
+import { CLAUDEBOX, CLAUDEBOX_INSTANCES, type ClaudeboxInstance } from '../claudebox/instances.ts';
 import { registerFileTools } from './file-tools.ts';
 import { registerRunTool } from './run-tool.ts';
 import { McpSessions } from './sessions.ts';
@@ -19,21 +20,23 @@ const DEFAULT_IDLE_MS = 30 * 60 * 1000;
 
 type Authenticate = (deps: AppDeps, req: FastifyRequest) => Promise<Principal>;
 
+type Endpoint = { auth: Authenticate; instance: ClaudeboxInstance };
+
 /** The gateway's /mcp/ takes LITELLM_MASTER_KEY (the claudebox principal) or a stored key. */
 async function authenticateGateway(deps: AppDeps, req: FastifyRequest): Promise<Principal> {
   const principal = await authenticate(deps.keys, credentialOf(req.headers), [
     {
       secret: deps.config.current().LITELLM_MASTER_KEY,
-      principal: { userId: 'claudebox', isAdmin: false, via: 'surface_token' },
+      principal: CLAUDEBOX.principal,
     },
   ]);
   if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
   return principal;
 }
 
-function buildServer(deps: AppDeps, principal: Principal): McpServer {
+function buildServer(deps: AppDeps, principal: Principal, instance: ClaudeboxInstance): McpServer {
   const server = new McpServer({ name: 'agentgate-claudebox', version: '1.0.0' });
-  registerRunTool(server, deps, principal);
+  registerRunTool(server, deps, principal, instance);
   registerFileTools(server, deps, principal);
   return server;
 }
@@ -51,39 +54,43 @@ export function makeMcpSurface(opts: { idleMs?: number } = {}): Surface {
     parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
     scope.setErrorHandler(renderClaudeboxError);
 
-    const handler = (auth: Authenticate) => async (req: FastifyRequest, reply: FastifyReply) => {
-      const principal = await auth(deps, req);
-      const sid = req.headers['mcp-session-id'];
-      if (typeof sid === 'string') {
-        const transport = sessions.use(sid, principal.userId, reply.raw);
-        if (!transport) throw new AppError('not_found', 'Unknown or expired MCP session');
+    const handler =
+      ({ auth, instance }: Endpoint) =>
+      async (req: FastifyRequest, reply: FastifyReply) => {
+        const principal = await auth(deps, req);
+        const sid = req.headers['mcp-session-id'];
+        if (typeof sid === 'string') {
+          const transport = sessions.use(sid, principal.userId, reply.raw);
+          if (!transport) throw new AppError('not_found', 'Unknown or expired MCP session');
+          reply.hijack();
+          return transport.handleRequest(req.raw, reply.raw, req.body);
+        }
+        if (req.method === 'POST' && isInitializeRequest(req.body)) {
+          const transport = await sessions.open(buildServer(deps, principal, instance), principal.userId);
+          reply.hijack();
+          return transport.handleRequest(req.raw, reply.raw, req.body);
+        }
+        if (req.method !== 'POST') throw new AppError('invalid_request', 'Mcp-Session-Id header is required');
+        const server = buildServer(deps, principal, instance);
+        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+        reply.raw.on('close', () => {
+          void transport.close();
+          void server.close();
+        });
+        await server.connect(transport);
         reply.hijack();
         return transport.handleRequest(req.raw, reply.raw, req.body);
-      }
-      if (req.method === 'POST' && isInitializeRequest(req.body)) {
-        const transport = await sessions.open(buildServer(deps, principal), principal.userId);
-        reply.hijack();
-        return transport.handleRequest(req.raw, reply.raw, req.body);
-      }
-      if (req.method !== 'POST') throw new AppError('invalid_request', 'Mcp-Session-Id header is required');
-      const server = buildServer(deps, principal);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-      reply.raw.on('close', () => {
-        void transport.close();
-        void server.close();
-      });
-      await server.connect(transport);
-      reply.hijack();
-      return transport.handleRequest(req.raw, reply.raw, req.body);
-    };
-    const claudebox = handler(authenticateClaudebox);
-    const gateway = handler(authenticateGateway);
-    for (const [path, h] of [
-      ['/claudebox/mcp/', claudebox],
-      ['/claudebox/mcp', claudebox],
-      ['/mcp/', gateway],
-      ['/mcp', gateway],
-    ] as const) {
+      };
+    // Each claudebox instance at <prefix>/mcp/ with its own credentials, provider and user;
+    // the gateway's /mcp/ is the Claude instance's, as LiteLLM's MCP was.
+    const routes: Array<[string, ReturnType<typeof handler>]> = [];
+    for (const instance of CLAUDEBOX_INSTANCES) {
+      const h = handler({ auth: (d, req) => authenticateClaudebox(d, req, instance), instance });
+      routes.push([`${instance.prefix}/mcp/`, h], [`${instance.prefix}/mcp`, h]);
+    }
+    const gateway = handler({ auth: authenticateGateway, instance: CLAUDEBOX });
+    routes.push(['/mcp/', gateway], ['/mcp', gateway]);
+    for (const [path, h] of routes) {
       scope.post(path, h);
       scope.get(path, h);
       scope.delete(path, h);

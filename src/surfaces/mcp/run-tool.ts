@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { AppDeps } from '../../app.ts';
 import type { Principal } from '../../auth/principal.ts';
+import type { ClaudeboxInstance } from '../claudebox/instances.ts';
 import { runOptionsShape, toRunSpec } from '../claudebox/run-request.ts';
 import { progressMessageOf, renderResult } from '../claudebox/run-response.ts';
 import { toolCall } from './tool-result.ts';
@@ -12,7 +13,12 @@ const PROGRESS_EVERY_MS = 200;
  * claude_run: /claudebox/run as a tool. The request's abort signal (notifications/cancelled,
  * or the client going away) is the run's signal, so a cancelled call kills the agent.
  */
-export function registerRunTool(server: McpServer, deps: AppDeps, principal: Principal): void {
+export function registerRunTool(
+  server: McpServer,
+  deps: AppDeps,
+  principal: Principal,
+  instance: ClaudeboxInstance,
+): void {
   const { prompt, workspace, model, appendSystemPrompt, noContinue, resume, jsonSchema, effort } =
     runOptionsShape;
   server.registerTool(
@@ -26,7 +32,7 @@ export function registerRunTool(server: McpServer, deps: AppDeps, principal: Pri
     },
     (args, extra) =>
       toolCall(async () => {
-        const spec = toRunSpec(principal, args, deps.config.current().MAX_PROMPT_CHARS);
+        const spec = toRunSpec(principal, args, deps.config.current(), instance);
         const run = await deps.runs.submit(spec, extra.signal);
         const progressToken = extra._meta?.progressToken;
         if (progressToken !== undefined) {
