@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
+import type { Principal } from '../../auth/principal.ts';
 import type { AppError } from '../../errors.ts';
 import type { ActiveRun } from '../../runs/active-run.ts';
 import type { RunSpec } from '../../runs/spec.ts';
@@ -8,7 +9,7 @@ import { SESSION_KIND } from '../claudebox/run-request.ts';
 import { callerOf } from './auth.ts';
 import { completeRun, newCompletionMeta, streamRun } from './completion.ts';
 import { OpenAiError } from './errors.ts';
-import { type Caller, CLAUDE_OPS_MODEL, flavourOf } from './models.ts';
+import { CLAUDE_OPS_MODEL, type Flavour, flavourOf } from './models.ts';
 import { type ChatBody, claudeboxOptions, lastUserPrompt, modelNamed, parseChatBody } from './request.ts';
 
 /** claude-ops runs in flight, for seed 000's "a session is already running" limit. */
@@ -38,8 +39,12 @@ export async function handleChatCompletion(
     throw invalidApiKey();
   }
   const body = parseChatBody(req.body);
-  const flavour = flavourOf(body.model);
-  if (!flavour || !caller || flavour.kind !== caller.kind) {
+  const flavour = flavourOf(body.model, deps.config.current());
+  const principal =
+    flavour?.kind === 'claudebox' && caller?.kind === 'claudebox'
+      ? caller.principals.get(flavour.instance)
+      : undefined;
+  if (!flavour || !caller || flavour.kind !== caller.kind || (flavour.kind === 'claudebox' && !principal)) {
     throw new OpenAiError(
       'not_found',
       'model_not_found',
@@ -50,8 +55,8 @@ export async function handleChatCompletion(
   const signal = abortOnClientGone(req, reply);
   const meta = newCompletionMeta(body.model);
   const run =
-    caller.kind === 'claudebox' && flavour.kind === 'claudebox'
-      ? await deps.runs.submit(claudeboxSpec(req, body, caller, prompt, flavour.claudeModel), signal)
+    principal && flavour.kind === 'claudebox'
+      ? await deps.runs.submit(claudeboxSpec(req, body, principal, flavour, prompt), signal)
       : await submitClaudeOps(deps, state, prompt, signal);
   if (body.stream) return streamRun(deps, reply, run, meta, body.stream_options?.include_usage === true);
   return completeRun(run, meta);
@@ -101,21 +106,24 @@ async function submitClaudeOps(
 
 /**
  * claudebox's own mapping, imported so the two can never drift: user U's workspace W is
- * `users/U/W`, and its named session is the one /claudebox/run continues.
+ * `users/U/W`, and its named session is the one <prefix>/run continues; the model's
+ * instance names the provider.
  */
 function claudeboxSpec(
   req: FastifyRequest,
   body: ChatBody,
-  caller: Extract<Caller, { kind: 'claudebox' }>,
+  principal: Principal,
+  flavour: Extract<Flavour, { kind: 'claudebox' }>,
   prompt: string,
-  claudeModel: string,
 ): RunSpec {
   const opts = claudeboxOptions(req, body);
+  const { provider } = flavour.instance;
   return {
-    owner: caller.principal.userId,
-    workspace: engineWorkspace(caller.principal, opts.workspace),
+    owner: principal.userId,
+    workspace: engineWorkspace(principal, opts.workspace),
     prompt,
-    model: claudeModel,
+    model: flavour.claudeModel,
+    ...(provider !== 'anthropic' ? { provider } : {}),
     appendSystemPrompt: opts.appendSystemPrompt,
     session: { kind: SESSION_KIND, name: opts.workspace, mode: opts.isContinue ? 'continue' : 'fresh' },
     onBusy: 'conflict',

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Surface } from '../../app.ts';
 import type { AppDeps } from '../../deps.ts';
 import { prepareErrorReply, toAppError } from '../../http/errors.ts';
+import { CLAUDEBOX_INSTANCES } from '../claudebox/instances.ts';
 import { callerOf } from './auth.ts';
 import { type ChatState, handleChatCompletion } from './chat.ts';
 import { OpenAiError, renderOpenAiError } from './errors.ts';
@@ -10,9 +11,12 @@ import { parseChatBodies } from './request.ts';
 
 const BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
+/** Each claudebox instance's own OpenAI base URL (seed 002: `/claudebox/openai/v1`, `/claudebox-zai/openai/v1`). */
+const INSTANCE_PATHS = CLAUDEBOX_INSTANCES.map((i) => `${i.prefix}/openai/v1`);
+
 /**
  * The OpenAI chat protocol at every base URL the seeds use: `/v1` (chat apps, seed 000),
- * `/claudebox/openai/v1` (claudebox) and the root (the LiteLLM gateway). Each path serves
+ * `/claudebox/openai/v1` and `/claudebox-zai/openai/v1` (claudebox) and the root (the LiteLLM gateway). Each path serves
  * every model its caller may use; the model picks the flavour (see models.ts).
  */
 export const openAiSurface: Surface = async (app, deps) => {
@@ -24,7 +28,7 @@ export const openAiSurface: Surface = async (app, deps) => {
   });
   // Shared by all paths: the claude-ops limit is about runs, whichever URL started them.
   const state: ChatState = { claudeOpsSlots: new Set() };
-  for (const prefix of ['/v1', '/claudebox/openai/v1', '']) {
+  for (const prefix of ['/v1', ...INSTANCE_PATHS, '']) {
     app.post(`${prefix}/chat/completions`, (req, reply) => handleChatCompletion(deps, state, req, reply));
   }
   registerModelRoutes(app, deps);
@@ -37,13 +41,13 @@ function registerModelRoutes(app: FastifyInstance, deps: AppDeps): void {
   // a valid claudebox credential adds its models.
   app.get('/v1/models', async (req) => {
     const caller = await callerOf(deps, req);
-    return { object: 'list', data: modelsFor(caller, isChatEnabled(deps)) };
+    return { object: 'list', data: modelsFor(caller, isChatEnabled(deps), deps.config.current()) };
   });
-  for (const path of ['/claudebox/openai/v1/models', '/models']) {
+  for (const path of [...INSTANCE_PATHS.map((p) => `${p}/models`), '/models']) {
     app.get(path, async (req) => {
       const caller = await callerOf(deps, req);
       if (!caller) throw new OpenAiError('unauthorized', 'invalid_api_key', 'Missing or invalid API key');
-      return { object: 'list', data: modelsFor(caller, isChatEnabled(deps)) };
+      return { object: 'list', data: modelsFor(caller, isChatEnabled(deps), deps.config.current()) };
     });
   }
 }

@@ -1,32 +1,36 @@
 import type { Principal } from '../../auth/principal.ts';
+import type { Config } from '../../config/index.ts';
+import { CLAUDEBOX_INSTANCES, type ClaudeboxInstance, isInstanceAvailable } from '../claudebox/instances.ts';
 
 /**
  * The one model registry of every OpenAI path: a request's `model` picks its flavour.
- * `claude-ops` is seed 000's stateless chat app; the claudebox models are seed 002's
- * (LiteLLM names `claudebox-*` and claudebox's own plain names), mapped to Claude Code's
- * model aliases.
+ * `claude-ops` is seed 000's stateless chat app; the claudebox models are seed 002's,
+ * each served by the claudebox instance that lists it (claudebox-* by the Claude one,
+ * claudebox-glm-* by the Z.ai one, only while ZAI_API_KEY is set).
  */
-export type Flavour = { kind: 'claude-ops' } | { kind: 'claudebox'; claudeModel: string };
+export type Flavour =
+  | { kind: 'claude-ops' }
+  | { kind: 'claudebox'; instance: ClaudeboxInstance; claudeModel: string };
 
 export const CLAUDE_OPS_MODEL = 'claude-ops';
 
-const CLAUDEBOX_MODELS: Record<string, string> = {
-  'claudebox-haiku': 'haiku',
-  'claudebox-sonnet': 'sonnet',
-  'claudebox-opus': 'opus',
-  haiku: 'haiku',
-  sonnet: 'sonnet',
-  opus: 'opus',
-};
-
-export function flavourOf(model: string): Flavour | undefined {
+export function flavourOf(model: string, config: Config): Flavour | undefined {
   if (model === CLAUDE_OPS_MODEL) return { kind: 'claude-ops' };
-  const claudeModel = CLAUDEBOX_MODELS[model];
-  return claudeModel ? { kind: 'claudebox', claudeModel } : undefined;
+  for (const instance of CLAUDEBOX_INSTANCES) {
+    const claudeModel = instance.openAiModels[model];
+    if (claudeModel && isInstanceAvailable(instance, config))
+      return { kind: 'claudebox', instance, claudeModel };
+  }
+  return undefined;
 }
 
-/** Who is calling the OpenAI paths; decides which models they may use. */
-export type Caller = { kind: 'claude-ops' } | { kind: 'claudebox'; principal: Principal };
+/**
+ * Who is calling the OpenAI paths. A claudebox caller acts on each instance it may use as
+ * that instance's user (LITELLM_MASTER_KEY: both, as `claudebox` and `claudebox-zai`).
+ */
+export type Caller =
+  | { kind: 'claude-ops' }
+  | { kind: 'claudebox'; principals: ReadonlyMap<ClaudeboxInstance, Principal> };
 
 export interface ModelEntry {
   id: string;
@@ -39,11 +43,16 @@ export interface ModelEntry {
 const CREATED_S = 1_735_689_600;
 
 /** Every model this caller may use; `isChatEnabled` adds claude-ops for anonymous probes too. */
-export function modelsFor(caller: Caller | undefined, isChatEnabled: boolean): ModelEntry[] {
-  const ids: string[] = [];
-  if (isChatEnabled && (caller === undefined || caller.kind === 'claude-ops')) ids.push(CLAUDE_OPS_MODEL);
-  if (caller?.kind === 'claudebox') ids.push(...Object.keys(CLAUDEBOX_MODELS));
-  return ids.map((id) => ({
+export function modelsFor(caller: Caller | undefined, isChatEnabled: boolean, config: Config): ModelEntry[] {
+  const ids = new Set<string>();
+  if (isChatEnabled && (caller === undefined || caller.kind === 'claude-ops')) ids.add(CLAUDE_OPS_MODEL);
+  if (caller?.kind === 'claudebox') {
+    for (const instance of caller.principals.keys()) {
+      if (!isInstanceAvailable(instance, config)) continue;
+      for (const id of Object.keys(instance.openAiModels)) ids.add(id);
+    }
+  }
+  return [...ids].map((id) => ({
     id,
     object: 'model',
     created: CREATED_S,
