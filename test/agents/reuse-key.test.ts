@@ -4,10 +4,11 @@ import { isClaimable, reuseKeyOf } from '../../src/agents/claude/reuse-key.ts';
 import type { AgentRunRequest } from '../../src/agents/types.ts';
 
 const base: AgentRunRequest = { runId: 'r', owner: 'alice', cwd: '/w', prompt: 'p' };
+const access = { baseUrl: 'http://model', apiKey: 'k1' };
 
 test('a live process is only reused by the same owner with the same start-time settings', () => {
-  const key = reuseKeyOf(base, 'm');
-  assert.equal(reuseKeyOf({ ...base, runId: 'other', prompt: 'different prompt' }, 'm'), key);
+  const key = reuseKeyOf(base, 'm', access);
+  assert.equal(reuseKeyOf({ ...base, runId: 'other', prompt: 'different prompt' }, 'm', access), key);
   for (const change of [
     { owner: 'bob' },
     { cwd: '/other' },
@@ -17,9 +18,13 @@ test('a live process is only reused by the same owner with the same start-time s
     { jsonSchema: { type: 'object' } },
     { effort: 'high' as const },
     { userMemory: 'm' },
+    { provider: 'zai' as const },
   ]) {
-    assert.notEqual(reuseKeyOf({ ...base, ...change }, 'm'), key, JSON.stringify(change));
+    assert.notEqual(reuseKeyOf({ ...base, ...change }, 'm', access), key, JSON.stringify(change));
   }
+  // A rotated key or another endpoint starts a new process.
+  assert.notEqual(reuseKeyOf(base, 'm', { ...access, apiKey: 'k2' }), key);
+  assert.notEqual(reuseKeyOf(base, 'm', { ...access, baseUrl: 'http://other' }), key);
 });
 
 test('only what a claim can carry goes to a pre-started spare', () => {
@@ -28,4 +33,7 @@ test('only what a claim can carry goes to a pre-started spare', () => {
   assert.equal(isClaimable({ ...base, systemPrompt: 'x' }), false);
   assert.equal(isClaimable({ ...base, jsonSchema: {} }), false);
   assert.equal(isClaimable({ ...base, resumeSessionId: 's' }), false);
+  // A spare's env holds the server's own model access, fixed at start.
+  assert.equal(isClaimable({ ...base, provider: 'anthropic' }), true);
+  assert.equal(isClaimable({ ...base, provider: 'zai' }), false);
 });

@@ -111,7 +111,7 @@ export class ClaudeBackend implements AgentBackend {
 
   async *start(req: AgentRunRequest, signal: AbortSignal): AsyncGenerator<RunEvent> {
     const access = this.opts.modelAccess(req.provider ?? 'anthropic');
-    const key = reuseKeyOf(req, access.defaultModel ?? this.opts.defaultModel);
+    const key = reuseKeyOf(req, access.defaultModel ?? this.opts.defaultModel, access);
     let proc = await this.#reuse(req, key, signal);
     let isPromptQueued = false;
     if (!proc && !signal.aborted && isClaimable(req)) {

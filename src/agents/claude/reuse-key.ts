@@ -1,19 +1,24 @@
 import { createHash } from 'node:crypto';
 import type { AgentRunRequest } from '../types.ts';
+import type { ModelAccess } from './environment.ts';
 
 /**
  * Everything fixed when a process starts, plus its owner: a live process only ever serves
  * a later run with the same key, so no two owners share one and no run inherits another's
  * system prompt, schema, memory or tools.
  */
-export function reuseKeyOf(req: AgentRunRequest, defaultModel: string): string {
+export function reuseKeyOf(req: AgentRunRequest, defaultModel: string, access: ModelAccess): string {
   return createHash('sha256')
     .update(
       JSON.stringify([
         req.owner,
         req.cwd,
-        // The model endpoint and its key are in the process's env, fixed at start.
+        // The model endpoint and its key are in the process's env, fixed at start: a rotated
+        // key (e.g. ZAI_API_KEY after SIGHUP) must not reuse a process holding the old one.
+        // Only this digest of the key is kept.
         req.provider ?? 'anthropic',
+        access.baseUrl ?? null,
+        access.apiKey ?? null,
         req.model ?? defaultModel,
         req.systemPrompt ?? null,
         req.appendSystemPrompt ?? null,
