@@ -21,6 +21,8 @@ export type AgentRunRequest = Pick<
   runId: string;
   /** Absolute working directory (already resolved and created by WorkspaceFs). */
   cwd: string;
+  /** Absolute root of all the owner's workspaces (`users/<owner>`), when the workspace lies below it. */
+  ownerRoot?: string;
   /** The agent session to continue (from the named session or an explicit resume); undefined starts fresh. */
   resumeSessionId?: string;
 };

@@ -251,10 +251,15 @@ export class RunService {
       const s = await this.opts.sessions.find(spec.owner, spec.session.kind, spec.session.name);
       resumeSessionId = s?.agentSessionId ?? undefined;
     }
+    // Every surface keeps a user's workspaces under users/<user>: a sandboxed spare of that
+    // owner binds this root and can serve any of them.
+    const rootName = /^users\/[^/]+/.exec(spec.workspace)?.[0];
+    const ownerRoot = rootName ? await this.opts.workspaces.ensure(rootName) : undefined;
     return {
       runId: run.id,
       owner: spec.owner,
       cwd,
+      ...(ownerRoot ? { ownerRoot } : {}),
       prompt: spec.prompt,
       model: spec.model,
       provider: spec.provider,

@@ -37,7 +37,10 @@ describe('agent sandbox (bubblewrap)', () => {
   before(async () => {
     assert.ok(isBwrapUsable(), 'bubblewrap is required for these tests: apt-get install -y bubblewrap');
     process.env.NEXTAUTH_SECRET = SECRET;
-    t = await startTestApp({ surfaces: [], env: { AGENT_SANDBOX: 'bwrap', NEXTAUTH_SECRET: SECRET } });
+    t = await startTestApp({
+      surfaces: [],
+      env: { AGENT_SANDBOX: 'bwrap', NEXTAUTH_SECRET: SECRET, POOL_SIZE: '1' },
+    });
     // Another user's workspace, and a file only the server should read.
     const other = await t.deps.workspaces.ensure('users/bob/private');
     await import('node:fs/promises').then((fs) => fs.writeFile(join(other, 'bob.txt'), 'bob-only'));
@@ -70,6 +73,35 @@ describe('agent sandbox (bubblewrap)', () => {
       '0',
       'no process environment holding a secret is readable',
     );
+  });
+
+  test("an owner's sandboxed spare serves their next new workspace, and only theirs", async () => {
+    // alice ran above, so a spare bound to her workspace root is warming.
+    const deadline = Date.now() + 30_000;
+    while (t.deps.backend.poolState().idle < 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.equal(t.deps.backend.poolState().idle, 1, "a spare for alice's workspaces is parked");
+    const command = 'echo from-spare > spare.txt; ls ../.. > seen-users.txt';
+    const run = await t.deps.runs.submit(
+      spec({ workspace: 'users/alice/brand-new', prompt: `[[tool:Bash ${JSON.stringify({ command })}]]` }),
+    );
+    assert.equal((await run.done).status, 'succeeded');
+    const ws = join(t.dataDir, 'workspaces/users/alice/brand-new');
+    assert.equal((await readFile(join(ws, 'spare.txt'), 'utf8')).trim(), 'from-spare');
+    assert.doesNotMatch(
+      await readFile(join(ws, 'seen-users.txt'), 'utf8'),
+      /bob/,
+      'the spare sees no other owner',
+    );
+    const servedBy = run.events.flatMap((e) =>
+      e.event.type === 'status' && e.event.detail ? [e.event.detail] : [],
+    );
+    assert.deepEqual(servedBy, ['warm spare'], 'served by the owner spare, not a cold start');
+    // bob has no spare of alice's: his first run starts cold in his own sandbox.
+    const bobRun = await t.deps.runs.submit(
+      spec({ owner: 'bob', workspace: 'users/bob/private', prompt: 'hi bob' }),
+    );
+    assert.equal((await bobRun.done).result?.text, 'Echo: hi bob');
   });
 
   test('a cancel takes down processes that detached from the agent with setsid', async () => {

@@ -87,6 +87,10 @@ describe('RunService with the real Claude Code binary and the fake model', () =>
     const second = await t.deps.runs.submit(spec({ workspace: ws, prompt: '[[recall]] anything?' }));
     const rec = await second.done;
     assert.equal(rec.status, 'succeeded');
+    const servedBy = second.events.flatMap((e) =>
+      e.event.type === 'status' && e.event.detail ? [e.event.detail] : [],
+    );
+    assert.deepEqual(servedBy, ['live process'], 'the parked process served the second run');
     assert.doesNotMatch(rec.result?.text ?? '', /alpha-7/);
     const sent = JSON.stringify(t.fake.requests().map((r) => r.body));
     assert.match(sent, /anything\?/, 'the second prompt reached the model');

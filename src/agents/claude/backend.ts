@@ -17,7 +17,7 @@ import {
   transcriptsDir,
 } from './environment.ts';
 import { isClaimable, reuseKeyOf } from './reuse-key.ts';
-import { SparePool } from './spare-pool.ts';
+import { SpareRegistry } from './spare-registry.ts';
 
 export interface ClaudeBackendOptions {
   /** DATA_DIR/agent: per-process homes and the shared transcript store. */
@@ -49,7 +49,7 @@ export interface ClaudeBackendOptions {
  */
 export class ClaudeBackend implements AgentBackend {
   readonly name = 'claude';
-  #spares: SparePool;
+  #spares: SpareRegistry;
   /** Bumped when credentials change: processes of an older generation are not reused. */
   #generation = 0;
   readonly #generationOf = new WeakMap<AgentProcess, number>();
@@ -58,14 +58,7 @@ export class ClaudeBackend implements AgentBackend {
   readonly #reaper: NodeJS.Timeout;
 
   constructor(private readonly opts: ClaudeBackendOptions) {
-    this.#spares = this.#newSparePool();
-    if (opts.sandbox && opts.poolSize > 0) {
-      // A spare's mounts are fixed when it starts, before its workspace is known, so a
-      // sandboxed server warms per workspace instead: live processes of the same owner.
-      opts.logger.info(
-        'agent sandbox on: generic pre-started spares are off; live processes stay warm per workspace',
-      );
-    }
+    this.#spares = this.#newSpares();
     this.#reaper = setInterval(() => this.#reapIdle(), Math.min(30_000, opts.liveIdleMs));
     this.#reaper.unref();
   }
@@ -83,28 +76,27 @@ export class ClaudeBackend implements AgentBackend {
     for (const p of this.#live) p.kill();
     this.#live.clear();
     const old = this.#spares;
-    this.#spares = this.#newSparePool();
+    this.#spares = this.#newSpares();
     await old.close();
     void this.#spares.fill();
   }
 
-  #newSparePool(): SparePool {
-    const size = this.opts.sandbox ? 0 : this.opts.poolSize;
+  #newSpares(): SpareRegistry {
     // Spares only ever serve the server's own model access (see isClaimable).
-    return new SparePool(
-      size,
-      this.opts.agentDir,
-      (home) => this.#hostOptions(home, this.opts.modelAccess('anthropic')),
-      this.opts.logger,
-    );
+    return new SpareRegistry({
+      size: this.opts.poolSize,
+      agentDir: this.opts.agentDir,
+      hostOptions: (home) => this.#hostOptions(home, this.opts.modelAccess('anthropic')),
+      logger: this.opts.logger,
+      ...(this.opts.sandbox ? { sandbox: this.opts.sandbox } : {}),
+    });
   }
 
   poolState(): PoolState {
     return {
-      size: this.opts.sandbox ? 0 : this.opts.poolSize,
-      idle: this.#spares.idle,
+      size: this.opts.poolSize,
+      ...this.#spares.state(),
       busy: this.#busy.size,
-      warming: this.#spares.warming,
       live: this.#live.size,
     };
   }
@@ -113,16 +105,22 @@ export class ClaudeBackend implements AgentBackend {
     const access = this.opts.modelAccess(req.provider ?? 'anthropic');
     const key = reuseKeyOf(req, access.defaultModel ?? this.opts.defaultModel, access);
     let proc = await this.#reuse(req, key, signal);
+    let servedBy = 'live process';
     let isPromptQueued = false;
     if (!proc && !signal.aborted && isClaimable(req)) {
       proc = await this.#claim(req, key, access);
       isPromptQueued = proc !== undefined;
+      servedBy = 'warm spare';
     }
     if (!proc && !signal.aborted) {
       proc = await this.#cold(req, key, access);
       isPromptQueued = true;
+      servedBy = 'cold start';
     }
     if (!proc) return; // aborted before any process was chosen
+    // Which way the run was served, for logs, /status readers and the tests that prove it.
+    yield { type: 'status', status: 'running', detail: servedBy };
+    this.#spares.noteOwner(req);
     if (!this.#generationOf.has(proc)) this.#generationOf.set(proc, this.#generation);
     this.#busy.add(proc);
     try {
@@ -163,7 +161,7 @@ export class ClaudeBackend implements AgentBackend {
   }
 
   async #claim(req: AgentRunRequest, key: string, access: ModelAccess): Promise<AgentProcess | undefined> {
-    const spare = this.#spares.take();
+    const spare = this.#spares.take(req);
     if (!spare) return undefined;
     await setUserMemory(spare.home, req.userMemory);
     await linkTranscripts(spare.home, transcriptsDir(this.opts.agentDir, req.owner));

@@ -13,9 +13,20 @@ export interface Spare {
   child: ChildProcess | undefined;
 }
 
+export interface SparePoolOptions {
+  size: number;
+  agentDir: string;
+  hostOptions: (home: string) => Options;
+  logger: Logger;
+  /** The one owner these spares may serve (their transcripts and sandbox are that owner's); undefined: any. */
+  owner?: string;
+  /** Wraps the spawn of a spare whose home is `home` (the sandbox). */
+  wrap?: (home: string) => Parameters<typeof groupSpawner>[1];
+}
+
 /**
- * POOL_SIZE pre-started, parked Claude Code processes. A claim takes one and the pool
- * refills at once; a spare that dies while parked is replaced; a failing start backs off.
+ * Pre-started, parked Claude Code processes. A claim takes one and the pool refills at
+ * once; a spare that dies while parked is replaced; a failing start backs off.
  */
 export class SparePool {
   #ready: Spare[] = [];
@@ -25,12 +36,7 @@ export class SparePool {
   #retryTimer: NodeJS.Timeout | undefined;
   #firstFill: Promise<void> | undefined;
 
-  constructor(
-    private readonly size: number,
-    private readonly agentDir: string,
-    private readonly hostOptions: (home: string) => Options,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly opts: SparePoolOptions) {}
 
   get idle(): number {
     return this.#ready.length;
@@ -43,7 +49,8 @@ export class SparePool {
   /** Fills the pool; resolves when the first round of starts has settled. */
   fill(): Promise<void> {
     const starts: Promise<void>[] = [];
-    while (!this.#isClosed && this.#ready.length + this.#warming < this.size) starts.push(this.#startOne());
+    while (!this.#isClosed && this.#ready.length + this.#warming < this.opts.size)
+      starts.push(this.#startOne());
     const all = Promise.all(starts).then(() => undefined);
     this.#firstFill ??= all;
     return all;
@@ -69,13 +76,13 @@ export class SparePool {
     let home: string | undefined;
     let child: ChildProcess | undefined;
     try {
-      home = await createAgentHome(this.agentDir, id, undefined);
+      home = await createAgentHome(this.opts.agentDir, id, this.opts.owner);
       const spare = await prewarm({
         options: {
-          ...this.hostOptions(home),
+          ...this.opts.hostOptions(home),
           spawnClaudeCodeProcess: groupSpawner((c) => {
             child = c;
-          }),
+          }, this.opts.wrap?.(home)),
         },
       });
       const entry: Spare = { id, home, spare, child };
@@ -92,7 +99,10 @@ export class SparePool {
       if (child?.pid !== undefined) killGroup(child.pid);
       if (home) await removeAgentHome(home);
       const delayMs = Math.min(30_000, 1000 * 2 ** Math.min(this.#failures, 5));
-      this.logger.warn({ err: (err as Error).message, retryInMs: delayMs }, 'agent spare failed to start');
+      this.opts.logger.warn(
+        { err: (err as Error).message, retryInMs: delayMs },
+        'agent spare failed to start',
+      );
       if (!this.#isClosed) {
         clearTimeout(this.#retryTimer);
         this.#retryTimer = setTimeout(() => void this.fill(), delayMs);
@@ -108,7 +118,7 @@ export class SparePool {
     if (i < 0) return; // claimed: its life is the run's now
     this.#ready.splice(i, 1);
     void removeAgentHome(entry.home);
-    this.logger.warn({ spare: entry.id }, 'parked agent spare exited; replacing it');
+    this.opts.logger.warn({ spare: entry.id }, 'parked agent spare exited; replacing it');
     void this.fill();
   }
 }
