@@ -34,6 +34,8 @@ export interface PoolState {
   warming: number;
   /** Live processes parked for reuse by a later run of the same owner and settings. */
   live: number;
+  /** Consecutive failed spare starts (the agent binary cannot start, say); 0 when fine. */
+  startFailures: number;
 }
 
 /**

@@ -128,3 +128,23 @@ describe('agent sandbox (bubblewrap)', () => {
     assert.deepEqual(await processesWith(marker), [], 'nothing the agent started outlives its run');
   });
 });
+
+describe('health of a sandboxed server', () => {
+  test('a fresh sandboxed server with POOL_SIZE=1 is healthy before any owner has run', async () => {
+    const { healthSurface } = await import('../../src/surfaces/health/index.ts');
+    const t = await startTestApp({
+      surfaces: [healthSurface],
+      env: { AGENT_SANDBOX: 'bwrap', POOL_SIZE: '1' },
+    });
+    try {
+      const res = await fetch(`${t.url}/health`);
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.equal(body.status, 'ok');
+      assert.equal(body.pool.size, 1);
+      assert.equal(body.pool.startFailures, 0);
+    } finally {
+      await t.close();
+    }
+  });
+});

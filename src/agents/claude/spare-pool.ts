@@ -46,6 +46,11 @@ export class SparePool {
     return this.#warming;
   }
 
+  /** Spare starts that failed in a row (0 once one starts). */
+  get failures(): number {
+    return this.#failures;
+  }
+
   /** Fills the pool; resolves when the first round of starts has settled. */
   fill(): Promise<void> {
     const starts: Promise<void>[] = [];

@@ -84,7 +84,7 @@ export class SpareRegistry {
     }
   }
 
-  state(): { idle: number; warming: number } {
+  state(): { idle: number; warming: number; startFailures: number } {
     const pools = [
       ...(this.#generic ? [this.#generic] : []),
       ...[...this.#byOwner.values()].map((e) => e.pool),
@@ -92,6 +92,7 @@ export class SpareRegistry {
     return {
       idle: pools.reduce((n, p) => n + p.idle, 0),
       warming: pools.reduce((n, p) => n + p.warming, 0),
+      startFailures: pools.reduce((n, p) => Math.max(n, p.failures), 0),
     };
   }
 

@@ -6,9 +6,9 @@ export function engineHealth(deps: AppDeps) {
   const pool = deps.backend.poolState();
   const queue = deps.runs.queueState();
   const method = deps.modelAuth.method();
-  // Unhealthy: no way to reach a model, or a pool that should have spares has none at all.
-  const isHealthy =
-    method !== 'none' && !(pool.size > 0 && pool.idle + pool.warming + pool.busy + pool.live === 0);
+  // Unhealthy: no way to reach a model, or agent processes keep failing to start. An empty
+  // pool alone is not: a sandboxed server warms spares per owner once owners have run.
+  const isHealthy = method !== 'none' && pool.startFailures < 3;
   return {
     status: isHealthy ? 'ok' : 'degraded',
     isHealthy,
