@@ -1,9 +1,28 @@
-import { type Logger, pino } from 'pino';
+import { type Logger, type LoggerOptions, pino } from 'pino';
 
-/** Secrets never reach logs: credentials in headers and known secret fields are censored. */
-export function createLogger(level: string): Logger {
-  return pino({
+/** Query parameters that carry credentials (presigned URLs, tokens in links). */
+const SECRET_QUERY =
+  /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|token|access_token|key)=)[^&#]*/gi;
+
+/** A URL as it may be logged: credential-bearing query values censored. */
+export function loggableUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[redacted]');
+}
+
+/** Secrets never reach logs: credentials in headers, query strings and known secret fields are censored. */
+export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+  const options: LoggerOptions = {
     level,
+    serializers: {
+      req(req: { method?: string; url?: string; hostname?: string; ip?: string }) {
+        return {
+          method: req.method,
+          url: loggableUrl(req.url ?? ''),
+          host: req.hostname,
+          remoteAddress: req.ip,
+        };
+      },
+    },
     redact: {
       paths: [
         'req.headers.authorization',
@@ -17,5 +36,6 @@ export function createLogger(level: string): Logger {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
