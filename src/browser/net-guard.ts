@@ -40,41 +40,126 @@ export function isPublicAddress(ip: string): boolean {
   return !nonPublic.check(ip, 'ipv6');
 }
 
-/** Why a navigation target is refused, or undefined when it may be loaded. */
-export async function refusalOf(rawUrl: string, allowPrivate: boolean): Promise<string | undefined> {
-  let url: URL;
-  try {
-    url = new URL(rawUrl);
-  } catch {
-    return `not a valid URL: ${rawUrl}`;
-  }
-  if (url.href === 'about:blank') return undefined;
-  // file:, chrome:, javascript: … would reach the host or the browser itself.
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `scheme ${url.protocol} is not allowed`;
-  if (allowPrivate) return undefined;
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  // Chromium resolves *.localhost to loopback itself, without asking DNS.
-  if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is a loopback host`;
-  let addresses: string[];
-  if (isIP(host)) addresses = [host];
-  else {
-    try {
-      addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
-    } catch {
-      return undefined; // unresolvable: Chromium will fail the navigation on its own
-    }
-  }
-  // Every address counts: a name with one public and one private address is still refused.
-  const bad = addresses.find((a) => !isPublicAddress(a));
-  return bad ? `${host} resolves to non-public address ${bad}` : undefined;
+/** Decides whether an address is a public internet address; tests inject their own. */
+export type AddressClassifier = (ip: string) => boolean;
+
+export interface NetGuardOptions {
+  /** Which addresses count as public. Default: isPublicAddress. Tests only pass another. */
+  isPublicAddress?: AddressClassifier;
+  /** How long a host's DNS answer (and so its verdict) is reused. */
+  cacheTtlMs?: number;
 }
 
-export async function assertNavigable(rawUrl: string, allowPrivate: boolean): Promise<void> {
-  const why = await refusalOf(rawUrl, allowPrivate);
-  if (why) {
-    throw new AppError(
-      'forbidden',
-      `Navigation refused: ${why} (private networks are off; STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE=1 allows them)`,
-    );
+/** A host's verdict: the addresses to use, or why it is refused. */
+export type HostVerdict =
+  | { addresses: string[]; refusal?: undefined }
+  | { addresses?: undefined; refusal: string };
+
+const DEFAULT_CACHE_TTL_MS = 10_000;
+const MAX_CACHED_HOSTS = 2_000;
+
+/**
+ * The private-network rule, shared by the goto check, the browser's request route and the
+ * egress proxy, with a short DNS cache: a page's hundred subresources from one host cost
+ * one lookup, and every later request to it is a map hit.
+ */
+export class NetGuard {
+  readonly #isPublic: AddressClassifier;
+  readonly #ttlMs: number;
+  readonly #cache = new Map<
+    string,
+    { expires: number; verdict: Promise<HostVerdict>; settled?: HostVerdict }
+  >();
+
+  constructor(opts: NetGuardOptions = {}) {
+    this.#isPublic = opts.isPublicAddress ?? isPublicAddress;
+    this.#ttlMs = opts.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+  }
+
+  /** Why a navigation target is refused, or undefined when it may be loaded. */
+  async refusalOf(rawUrl: string, allowPrivate: boolean): Promise<string | undefined> {
+    let url: URL;
+    try {
+      url = new URL(rawUrl);
+    } catch {
+      return `not a valid URL: ${rawUrl}`;
+    }
+    if (url.href === 'about:blank') return undefined;
+    // file:, chrome:, javascript: … would reach the host or the browser itself.
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return `scheme ${url.protocol} is not allowed`;
+    if (allowPrivate) return undefined;
+    return (await this.vetHost(url.hostname)).refusal;
+  }
+
+  async assertNavigable(rawUrl: string, allowPrivate: boolean): Promise<void> {
+    const why = await this.refusalOf(rawUrl, allowPrivate);
+    if (why) {
+      throw new AppError(
+        'forbidden',
+        `Navigation refused: ${why} (private networks are off; STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE=1 allows them)`,
+      );
+    }
+  }
+
+  /**
+   * The cached verdict for a host when one is fresh, without waiting: the route's fast path
+   * for requests to a host it has seen in the last few seconds.
+   */
+  cachedVerdict(hostname: string): HostVerdict | undefined {
+    const entry = this.#cache.get(normalHost(hostname));
+    return entry && entry.expires > Date.now() ? entry.settled : undefined;
+  }
+
+  /**
+   * Whether a host may be reached, and at which addresses. Every address counts: a name
+   * with one public and one private address is refused. An unresolvable name is not refused
+   * here (Chromium fails it on its own) but has no addresses to connect to.
+   */
+  vetHost(hostname: string): Promise<HostVerdict> {
+    const host = normalHost(hostname);
+    const now = Date.now();
+    const cached = this.#cache.get(host);
+    if (cached && cached.expires > now) return cached.verdict;
+    const entry: { expires: number; verdict: Promise<HostVerdict>; settled?: HostVerdict } = {
+      expires: now + this.#ttlMs,
+      verdict: this.#judge(host),
+    };
+    void entry.verdict.then((v) => {
+      entry.settled = v;
+    });
+    this.#cache.delete(host);
+    this.#cache.set(host, entry);
+    if (this.#cache.size > MAX_CACHED_HOSTS) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    return entry.verdict;
+  }
+
+  async #judge(host: string): Promise<HostVerdict> {
+    // Chromium resolves *.localhost to loopback itself, without asking DNS.
+    if (host === 'localhost' || host.endsWith('.localhost')) return { refusal: `${host} is a loopback host` };
+    let addresses: string[];
+    if (isIP(host)) addresses = [host];
+    else {
+      try {
+        addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+      } catch {
+        addresses = [];
+      }
+    }
+    const bad = addresses.find((a) => !this.#isPublic(a));
+    return bad ? { refusal: `${host} resolves to non-public address ${bad}` } : { addresses };
   }
 }
+
+/** `[::1]` → `::1`, case folded, trailing dot dropped (`example.com.` is the same host). */
+function normalHost(hostname: string): string {
+  return hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '');
+}
+
+/** The guard with the real address rule, for callers that were not handed one. */
+export const defaultNetGuard = new NetGuard();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Browser } from 'playwright-core';
 import { AppError } from '../errors.ts';
 import { type LaunchOptions, launchChromium } from './launch.ts';
+import type { NetGuard } from './net-guard.ts';
 import { Replica } from './replica.ts';
 import { openReplicaPage } from './replica-page.ts';
 import { stealthUserAgent } from './stealth.ts';
@@ -13,6 +14,8 @@ export interface PoolOptions {
   launch: LaunchOptions;
   viewport: { width: number; height: number };
   allowPrivate: boolean;
+  /** The private-network rule (and its DNS cache) for every context when allowPrivate is off. */
+  netGuard: NetGuard;
   logger: Logger;
 }
 
@@ -100,7 +103,7 @@ export class BrowserPool {
     return openReplicaPage(browser, {
       viewport: this.opts.viewport,
       userAgent: stealthUserAgent(browser.version()),
-      allowPrivate: this.opts.allowPrivate,
+      netGuard: this.opts.allowPrivate ? undefined : this.opts.netGuard,
     });
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
+import { type AddressClassifier, NetGuard } from './net-guard.ts';
 import { BrowserPool } from './pool.ts';
 import type { Replica } from './replica.ts';
 import type { ActionResult } from './run-action.ts';
@@ -8,21 +9,30 @@ import { runRequest } from './script.ts';
 
 export const DEFAULT_VIEWPORT = { width: 1280, height: 720 } as const;
 
+export interface BrowserServiceOptions {
+  /** Tests only: which addresses count as public (default: the real rule in net-guard.ts). */
+  isPublicAddress?: AddressClassifier;
+}
+
 /** What every browser protocol (HTTP actions, screenshots, MCP) shares: the pool and its bounds. */
 export class BrowserService {
   readonly pool: BrowserPool;
+  readonly #netGuard: NetGuard;
 
   constructor(
     private readonly config: () => Config,
     logger: Logger,
+    opts: BrowserServiceOptions = {},
   ) {
     const c = config();
+    this.#netGuard = new NetGuard({ isPublicAddress: opts.isPublicAddress });
     this.pool = new BrowserPool({
       numReplicas: c.STEALTHY_AUTO_BROWSE_NUM_REPLICAS,
       queueMax: c.STEALTHY_AUTO_BROWSE_QUEUE_MAX,
       launch: { executablePath: c.CHROMIUM_PATH, maxHeapMb: c.STEALTHY_AUTO_BROWSE_MAX_HEAP_MB },
       viewport: DEFAULT_VIEWPORT,
       allowPrivate: c.STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE,
+      netGuard: this.#netGuard,
       logger,
     });
   }
@@ -36,6 +46,7 @@ export class BrowserService {
           page,
           timeoutMs: c.STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS,
           allowPrivate: c.STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE,
+          netGuard: this.#netGuard,
           markBroken: () => replica.markBroken(),
         },
         body,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import type { BrowserService } from '../../src/browser/service.ts';
+import type { BrowserService, BrowserServiceOptions } from '../../src/browser/service.ts';
 import { makeBrowserSurface } from '../../src/surfaces/browser/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type FixtureServer, startFixtureServer } from './fixture-server.ts';
@@ -30,15 +30,21 @@ export interface ActionResponse {
   cookie: string | undefined;
 }
 
-/** The real app with only the browser surface, plus a fixture site. Fails loudly without Chromium. */
-export async function startBrowserApp(env: Record<string, string> = {}): Promise<BrowserTestApp> {
+/**
+ * The real app with only the browser surface, plus a fixture site. Fails loudly without
+ * Chromium. `service` reaches BrowserService's test options (e.g. the address rule).
+ */
+export async function startBrowserApp(
+  env: Record<string, string> = {},
+  service?: BrowserServiceOptions,
+): Promise<BrowserTestApp> {
   assert.ok(
     existsSync(CHROMIUM_PATH),
     `Chromium is required for the browser tests and was not found at ${CHROMIUM_PATH}: apt-get install -y chromium`,
   );
-  let service: BrowserService | undefined;
+  let browserService: BrowserService | undefined;
   const app = await startTestApp({
-    surfaces: [makeBrowserSurface({ onService: (s) => (service = s) })],
+    surfaces: [makeBrowserSurface({ onService: (s) => (browserService = s), service })],
     env: {
       STEALTHY_AUTO_BROWSE_AUTH_TOKEN: TOKEN,
       STEALTHY_AUTO_BROWSE_NUM_REPLICAS: '1',
@@ -49,7 +55,7 @@ export async function startBrowserApp(env: Record<string, string> = {}): Promise
     },
   });
   const fixture = await startFixtureServer();
-  assert.ok(service);
+  assert.ok(browserService);
   const act = async (body: unknown, opts: { cookie?: string; token?: string | null } = {}) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const token = opts.token === undefined ? TOKEN : opts.token;
@@ -69,7 +75,7 @@ export async function startBrowserApp(env: Record<string, string> = {}): Promise
   };
   return {
     app,
-    service,
+    service: browserService,
     fixture,
     act,
     async close() {

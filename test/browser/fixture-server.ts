@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** Pages the browser tests drive, served on 127.0.0.1 (the network here is closed). */
 const PAGES: Record<string, string> = {
@@ -42,20 +44,87 @@ const PAGES: Record<string, string> = {
       if (typeof window.chrome !== 'object') tells.push('window.chrome missing');
       document.getElementById('tells').textContent = JSON.stringify({ tells, ua: navigator.userAgent, brands });
     </script>`,
+  // Loads one image, one fetch() and one WebSocket from this page's own server and the same
+  // three (plus a dedicated worker's WebSocket and a shared worker's fetch, which Playwright's
+  // route does not see) from ?private=<origin>; #report gets {name: "loaded"|"failed"}.
+  '/mixed': `<!doctype html><title>Mixed</title><pre id="report"></pre>
+    <script>
+      const priv = new URLSearchParams(location.search).get('private');
+      const privWs = priv.replace(/^http/, 'ws');
+      const results = {};
+      const EXPECTED = 8;
+      const set = (name, outcome) => {
+        results[name] = outcome;
+        if (Object.keys(results).length === EXPECTED)
+          document.getElementById('report').textContent = JSON.stringify(results);
+      };
+      const img = (name, src) => {
+        const i = new Image();
+        i.onload = () => set(name, 'loaded');
+        i.onerror = () => set(name, 'failed');
+        i.src = src;
+      };
+      const get = (name, url) =>
+        fetch(url).then((r) => r.text()).then(() => set(name, 'loaded'), () => set(name, 'failed'));
+      const ws = (name, url) => {
+        const w = new WebSocket(url);
+        w.onopen = () => { set(name, 'loaded'); w.close(); };
+        w.onerror = () => set(name, 'failed');
+      };
+      img('ownImg', '/pixel.png');
+      img('privateImg', priv + '/pixel.png');
+      get('ownFetch', '/data.json');
+      get('privateFetch', priv + '/data.json');
+      ws('ownWs', 'ws://' + location.host + '/ws');
+      ws('privateWs', privWs + '/ws');
+      const worker = new Worker(URL.createObjectURL(new Blob([
+        "onmessage = (e) => { const w = new WebSocket(e.data);" +
+        " w.onopen = () => postMessage('loaded'); w.onerror = () => postMessage('failed'); };",
+      ])));
+      worker.onmessage = (e) => set('privateWorkerWs', e.data);
+      worker.postMessage(privWs + '/ws');
+      const shared = new SharedWorker(URL.createObjectURL(new Blob([
+        "onconnect = (e) => { const port = e.ports[0]; port.onmessage = (m) =>" +
+        " fetch(m.data).then(() => port.postMessage('loaded'), () => port.postMessage('failed')); };",
+      ])));
+      shared.port.onmessage = (e) => set('privateSharedWorkerFetch', e.data);
+      shared.port.postMessage(priv + '/data.json');
+    </script>`,
 };
+
+/** A 1×1 transparent PNG. */
+const PIXEL = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=',
+  'base64',
+);
 
 export interface FixtureServer {
   url: string;
   /** User agents of the requests it received: what Chromium sends on the wire. */
   userAgents: string[];
+  /** Every request it received, WebSocket upgrades included (`GET /path`, `WS /path`). */
+  hits: string[];
   close(): Promise<void>;
 }
 
-export async function startFixtureServer(): Promise<FixtureServer> {
+export async function startFixtureServer(host = '127.0.0.1'): Promise<FixtureServer> {
   const userAgents: string[] = [];
+  const hits: string[] = [];
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     userAgents.push(String(req.headers['user-agent']));
+    hits.push(`${req.method} ${url.pathname}`);
+    if (url.pathname === '/pixel.png') {
+      res.writeHead(200, { 'content-type': 'image/png' }).end(PIXEL);
+      return;
+    }
+    if (url.pathname === '/data.json') {
+      // CORS-readable from any origin, so a cross-origin fetch fails only if it is blocked.
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' })
+        .end('{}');
+      return;
+    }
     if (url.pathname === '/redirect') {
       res.writeHead(302, { location: url.searchParams.get('to') ?? '/' }).end();
       return;
@@ -67,14 +136,30 @@ export async function startFixtureServer(): Promise<FixtureServer> {
     }
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Just enough of RFC 6455 for the page's onopen to fire.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req, socket) => {
+    hits.push(`WS ${req.url}`);
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    const accept = createHash('sha1')
+      .update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest('base64');
+    socket.on('error', () => {});
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     userAgents,
+    hits,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
         server.close(() => resolve());
       }),
   };

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isPublicAddress, refusalOf } from '../../src/browser/net-guard.ts';
+import { isPublicAddress, NetGuard } from '../../src/browser/net-guard.ts';
 import { type BrowserTestApp, ok, startBrowserApp } from './browser-app.ts';
+import { type FixtureServer, startFixtureServer } from './fixture-server.ts';
+
+const guard = new NetGuard();
+const refusalOf = (url: string, allowPrivate: boolean) => guard.refusalOf(url, allowPrivate);
 
 describe('navigation guard: addresses', () => {
   it('knows loopback, private, link-local and mapped addresses are not public', () => {
@@ -33,38 +37,101 @@ describe('navigation guard: addresses', () => {
     assert.equal(await refusalOf('http://127.0.0.1/', true), undefined);
     assert.equal(await refusalOf('https://1.1.1.1/', false), undefined);
   });
+
+  it('uses the injected address rule and caches each host briefly', async () => {
+    const seen: string[] = [];
+    const local = new NetGuard({
+      isPublicAddress: (ip) => {
+        seen.push(ip);
+        return ip === '127.0.0.1';
+      },
+    });
+    assert.equal(await local.refusalOf('http://127.0.0.1:8080/', false), undefined);
+    assert.match(
+      String(await local.refusalOf('http://127.0.0.2/', false)),
+      /non-public address 127\.0\.0\.2/,
+    );
+    assert.match(String(await local.refusalOf('http://localhost./', false)), /loopback/);
+    assert.deepEqual(local.cachedVerdict('127.0.0.1'), { addresses: ['127.0.0.1'] });
+    assert.equal(await local.refusalOf('http://127.0.0.1/other', false), undefined);
+    assert.deepEqual(seen, ['127.0.0.1', '127.0.0.2'], 'a cached host is not judged again');
+  });
 });
 
-describe('navigation guard: browser', () => {
+/**
+ * The page is served from 127.0.0.1, which this app's address rule counts as public; the
+ * "internal service" is a second server on 127.0.0.2, which it does not. Chromium and the
+ * egress proxy see real loopback addresses; only the classification is the test's.
+ */
+describe('private-network guard: browser', () => {
   let t: BrowserTestApp;
+  let internal: FixtureServer;
   before(async () => {
-    t = await startBrowserApp({ STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE: '0' });
+    t = await startBrowserApp(
+      { STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE: '0' },
+      { isPublicAddress: (ip) => ip === '127.0.0.1' || isPublicAddress(ip) },
+    );
+    internal = await startFixtureServer('127.0.0.2');
   });
   after(async () => {
     await t?.close();
+    await internal?.close();
   });
 
   it('refuses goto to loopback and private targets', async () => {
-    for (const url of [`${t.fixture.url}/`, 'http://localhost/', 'http://10.0.0.1/', 'file:///etc/passwd']) {
+    for (const url of [`${internal.url}/`, 'http://localhost/', 'http://10.0.0.1/', 'file:///etc/passwd']) {
       const res = await t.act({ action: 'goto', url });
       assert.equal(res.status, 403, url);
       assert.equal(res.body.code, 'forbidden');
       assert.match(String(res.body.error), /^Navigation refused/);
     }
-    assert.equal(t.fixture.userAgents.length, 0, 'no request reached the local site');
+    assert.deepEqual(internal.hits, [], 'no request reached the internal site');
   });
 
-  it('blocks navigations the page starts itself', async () => {
+  it('blocks navigations the page starts itself, and redirects', async () => {
     ok(await t.act({ action: 'goto', url: 'about:blank' }));
     ok(
       await t.act({
         action: 'eval_js',
-        expression: `location.href = ${JSON.stringify(`${t.fixture.url}/`)}; 1`,
+        expression: `location.href = ${JSON.stringify(`${internal.url}/`)}; 1`,
       }),
     );
     ok(await t.act({ action: 'sleep', duration: 0.5 }));
     const where = ok(await t.act({ action: 'eval_js', expression: 'location.href' }));
-    assert.doesNotMatch(String(where.result), /127\.0\.0\.1/);
-    assert.equal(t.fixture.userAgents.length, 0, 'no request reached the local site');
+    assert.doesNotMatch(String(where.result), /127\.0\.0\.2/);
+    const hop = await t.act({
+      action: 'goto',
+      url: `${t.fixture.url}/redirect?to=${encodeURIComponent(`${internal.url}/`)}`,
+    });
+    assert.equal(hop.status, 403, JSON.stringify(hop.body));
+    assert.deepEqual(internal.hits, [], 'no request reached the internal site');
+  });
+
+  it("blocks a public page's subresources, fetches and WebSockets to private addresses", async () => {
+    const url = `${t.fixture.url}/mixed?private=${encodeURIComponent(internal.url)}`;
+    ok(await t.act({ action: 'goto', url }));
+    ok(await t.act({ action: 'wait_for_text', text: 'ownImg', timeout: 8 }));
+    const report = ok(
+      await t.act({ action: 'eval_js', expression: "document.getElementById('report').textContent" }),
+    );
+    assert.deepEqual(JSON.parse(String(report.result)), {
+      ownImg: 'loaded',
+      ownFetch: 'loaded',
+      ownWs: 'loaded',
+      privateImg: 'failed',
+      privateFetch: 'failed',
+      privateWs: 'failed',
+      privateWorkerWs: 'failed',
+      privateSharedWorkerFetch: 'failed',
+    });
+    assert.deepEqual(internal.hits, [], 'no request reached the internal site');
+    for (const hit of ['GET /mixed', 'GET /pixel.png', 'GET /data.json', 'WS /ws'])
+      assert.ok(t.fixture.hits.includes(hit), `${hit} reached the page's own server`);
+  });
+
+  it('still names DNS failures, though they now happen in the egress proxy', async () => {
+    const res = await t.act({ action: 'goto', url: 'http://no-such-host.invalid/' });
+    assert.equal(res.body.code, 'action_failed', JSON.stringify(res.body));
+    assert.match(String(res.body.error), /ERR_NAME_NOT_RESOLVED \(no-such-host\.invalid\)/);
   });
 });

@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import type { z } from 'zod';
+import type { NetGuard } from '../net-guard.ts';
 
 /** What one action gets: the replica's page and the bounds it must respect. */
 export interface ActionContext {
@@ -7,6 +8,8 @@ export interface ActionContext {
   /** Upper bound for this action in ms (STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS). */
   timeoutMs: number;
   allowPrivate: boolean;
+  /** The private-network rule goto checks targets against. */
+  netGuard: NetGuard;
 }
 
 /**

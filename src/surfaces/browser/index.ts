@@ -1,5 +1,5 @@
 import type { Surface } from '../../app.ts';
-import { BrowserService } from '../../browser/service.ts';
+import { BrowserService, type BrowserServiceOptions } from '../../browser/service.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
 import { registerMcpRoutes } from './mcp.ts';
 import { renderBrowserError } from './render.ts';
@@ -10,11 +10,14 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * The browser surface (/stealthy-auto-browse/*). `onService` lets tests reach the pool (to
- * crash a page on purpose); the server uses `browserSurface`.
+ * crash a page on purpose) and `service` tune it (e.g. the address rule); the server uses
+ * `browserSurface`.
  */
-export function makeBrowserSurface(opts: { onService?: (service: BrowserService) => void } = {}): Surface {
+export function makeBrowserSurface(
+  opts: { onService?: (service: BrowserService) => void; service?: BrowserServiceOptions } = {},
+): Surface {
   return async (scope, deps) => {
-    const service = new BrowserService(() => deps.config.current(), deps.logger);
+    const service = new BrowserService(() => deps.config.current(), deps.logger, opts.service);
     opts.onService?.(service);
     // Chromium starts lazily on first use; closing the app closes it with every replica.
     scope.addHook('onClose', () => service.close());
