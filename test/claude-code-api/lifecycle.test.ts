@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitForNoAgentProcesses } from '../helpers/processes.ts';
 import { makeTempDir } from '../helpers/temp.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { call, surfaces } from './client.ts';
 
 const KEY = 'sk-life';
@@ -76,11 +77,3 @@ describe('claude-code-api: timeouts and restarts', async () => {
     assert.deepEqual(await waitForNoAgentProcesses(t.dataDir, 5000), []);
   });
 });
-
-async function waitFor(check: () => boolean, withinMs = 15_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

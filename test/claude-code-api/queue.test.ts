@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { call, surfaces } from './client.ts';
 
 describe('claude-code-api: pool and queue', () => {
@@ -14,7 +15,7 @@ describe('claude-code-api: pool and queue', () => {
   after(async () => t.close());
 
   it('a CLAUDE.md reaches the model on a run served by a claimed warm spare', async () => {
-    await waitFor(() => t.deps.backend.poolState().idle >= 1);
+    await waitFor(() => t.deps.backend.poolState().idle >= 1, 20_000);
     const put = await call(t.url, 'PUT', '/user-claude', {
       key: 'sk-u3',
       body: { content: 'Spare marker c41d.' },
@@ -55,9 +56,9 @@ describe('claude-code-api: a full queue', () => {
   it('answers 429 with Retry-After once the queue is full', async () => {
     const send = (prompt: string) => call(t.url, 'POST', '/run', { key: 'sk-full', body: { prompt } });
     const running = send('[[sleep:3000]] occupying');
-    await waitFor(() => t.deps.runs.queueState().running === 1);
+    await waitFor(() => t.deps.runs.queueState().running === 1, 20_000);
     const queued = send('queued behind');
-    await waitFor(() => t.deps.runs.queueState().queued === 1);
+    await waitFor(() => t.deps.runs.queueState().queued === 1, 20_000);
     const refused = await send('one too many');
     assert.equal(refused.status, 429);
     assert.equal(typeof refused.body.error, 'string');
@@ -66,11 +67,3 @@ describe('claude-code-api: a full queue', () => {
     assert.equal((await queued).body.success, true);
   });
 });
-
-async function waitFor(check: () => boolean, withinMs = 20_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

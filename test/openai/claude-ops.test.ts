@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { openAiSurface } from '../../src/surfaces/openai/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { readSse } from './sse-client.ts';
 
 const KEY = 'ops-key-1';
@@ -125,7 +126,7 @@ describe('claude-ops chat flavour', () => {
 
     // 429 while one session runs (CLAUDEOPS_CHAT_MAX_SESSIONS defaults to 1).
     const slow = post({ model: 'claude-ops', messages: [{ role: 'user', content: '[[sleep:1500]] slow' }] });
-    await waitFor(() => t.deps.runs.activeRuns().some((r) => r.owner === 'claude-ops'));
+    await waitFor(() => t.deps.runs.activeRuns().some((r) => r.owner === 'claude-ops'), 10_000, 20);
     const busy = await post(ask);
     assert.equal(busy.status, 429);
     assert.equal(busy.headers.get('retry-after'), '2', 'a 429 says when to retry');
@@ -159,6 +160,8 @@ describe('claude-ops chat flavour', () => {
         () =>
           t.deps.runs.activeRuns().filter((r) => r.owner === 'claude-ops' && r.status === 'running')
             .length === 2,
+        10_000,
+        20,
       );
       const workspaces = t.deps.runs
         .activeRuns()
@@ -191,14 +194,6 @@ describe('claude-ops chat flavour', () => {
     }
   });
 });
-
-async function waitFor(check: () => boolean, withinMs = 10_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * The fake model echoes the prompt; on a reused live process Claude Code prefixes the

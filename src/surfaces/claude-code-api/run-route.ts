@@ -1,6 +1,7 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppDeps } from '../../deps.ts';
+import { clientGoneSignal } from '../../http/client-gone.ts';
 import type { RunSpec } from '../../runs/spec.ts';
 import { callerOf } from './caller.ts';
 import { parseOrThrow } from './request-body.ts';
@@ -38,15 +39,6 @@ function buildRunBodySchema(maxPromptChars: number, maxTimeoutMs: number) {
   });
 }
 
-/** Aborts when the client goes away before its answer was written: its run is then cancelled. */
-function clientGoneSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.on('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
-
 /**
  * POST /run → `{success, output, durationMs, timedOut}`. Without sessionId a one-shot run;
  * with one, the caller's named session, created on first use. Runs of one user share the
@@ -73,7 +65,7 @@ export function registerRunRoute(scope: FastifyInstance, deps: AppDeps, memory: 
         ? { session: { kind: RUN_SESSION_KIND, name: body.sessionId, mode: 'continue' } }
         : {}),
     };
-    const run = await deps.runs.submit(spec, clientGoneSignal(reply));
+    const run = await deps.runs.submit(spec, clientGoneSignal(req, reply));
     const record = await run.done;
     const timedOut = record.status === 'timed_out';
     return reply.send({

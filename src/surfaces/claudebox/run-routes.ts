@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { AppError } from '../../errors.ts';
+import { clientGoneSignal } from '../../http/client-gone.ts';
 import type { StoredEvent } from '../../runs/events.ts';
 import { claudeboxWorkspace, principalOf } from './auth.ts';
 import type { ClaudeboxInstance } from './instances.ts';
@@ -22,27 +23,14 @@ export function registerRunRoutes(
     const principal = principalOf(req);
     const body = parseRunBody(req.body);
     const spec = toRunSpec(principal, body, deps.config.current(), instance);
-    // The response's 'close' before it was written means the client went away: that is
-    // the caller's interest ending, so the run is cancelled (unless fire-and-forget).
-    const interest = new AbortController();
-    const onClose = () => {
-      if (!reply.raw.writableEnded) interest.abort();
-    };
-    if (!body.fireAndForget) {
-      reply.raw.once('close', onClose);
-      if (req.raw.socket?.destroyed) interest.abort();
-    }
-    try {
-      const run = await deps.runs.submit(spec, body.fireAndForget ? undefined : interest.signal);
-      recent.track(run);
-      reply.header('x-run-id', run.id);
-      const record = await run.done;
-      const out = renderResult(record);
-      if (body.outputFormat === 'json-verbose') out.turns = turnsOf(run.events);
-      return out;
-    } finally {
-      reply.raw.off('close', onClose);
-    }
+    // A client going away cancels the run, unless it asked for fire-and-forget.
+    const run = await deps.runs.submit(spec, body.fireAndForget ? undefined : clientGoneSignal(req, reply));
+    recent.track(run);
+    reply.header('x-run-id', run.id);
+    const record = await run.done;
+    const out = renderResult(record);
+    if (body.outputFormat === 'json-verbose') out.turns = turnsOf(run.events);
+    return out;
   });
 
   scope.get<{ Params: { id: string }; Querystring: { outputFormat?: string } }>('/runs/:id', async (req) => {

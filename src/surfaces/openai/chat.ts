@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { AppError } from '../../errors.ts';
+import { clientGoneSignal } from '../../http/client-gone.ts';
 import type { ActiveRun } from '../../runs/active-run.ts';
 import type { RunSpec } from '../../runs/spec.ts';
 import { engineWorkspace } from '../claudebox/auth.ts';
@@ -52,7 +53,7 @@ export async function handleChatCompletion(
     );
   }
   const prompt = lastUserPrompt(body);
-  const signal = abortOnClientGone(req, reply);
+  const signal = clientGoneSignal(req, reply);
   const meta = newCompletionMeta(body.model);
   const run =
     principal && flavour.kind === 'claudebox'
@@ -128,19 +129,6 @@ function claudeboxSpec(
     session: { kind: SESSION_KIND, name: opts.workspace, mode: opts.isContinue ? 'continue' : 'fresh' },
     onBusy: 'conflict',
   };
-}
-
-/**
- * Aborts when the connection closes before the response is complete: the engine then
- * cancels the run and kills its process, so a client that gives up costs nothing more.
- */
-function abortOnClientGone(req: FastifyRequest, reply: FastifyReply): AbortSignal {
-  const ac = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) ac.abort();
-  });
-  req.raw.once('aborted', () => ac.abort());
-  return ac.signal;
 }
 
 function invalidApiKey(): AppError {
