@@ -42,7 +42,3 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   unavailable: 503,
   internal: 500,
 };
-
-export function isAppError(err: unknown): err is AppError {
-  return err instanceof AppError;
-}

@@ -40,10 +40,6 @@ export function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): voi
   }
 }
 
-export function liveGroupCount(): number {
-  return liveGroups.size;
-}
-
 /** Last resort on exit of the server process: no agent survives its gateway. */
 export function killAllGroups(): void {
   for (const pgid of liveGroups) killGroup(pgid);

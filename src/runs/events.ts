@@ -4,13 +4,6 @@
  */
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
 
-export const FINISHED_STATUSES: ReadonlySet<RunStatus> = new Set([
-  'succeeded',
-  'failed',
-  'cancelled',
-  'timed_out',
-]);
-
 export interface Usage {
   inputTokens: number;
   outputTokens: number;

@@ -133,16 +133,4 @@ export class RunRepository {
       .execute();
     return rows.map(fromRow);
   }
-
-  /** The newest runs of an owner that ran in a given agent session, for reading a result later. */
-  async latestInSession(owner: string, agentSessionId: string): Promise<RunRecord | undefined> {
-    const row = await this.db
-      .selectFrom('runs')
-      .selectAll()
-      .where('owner', '=', owner)
-      .where('agent_session_id', '=', agentSessionId)
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
-    return row ? fromRow(row) : undefined;
-  }
 }

@@ -34,7 +34,6 @@ export class SparePool {
   #isClosed = false;
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
-  #firstFill: Promise<void> | undefined;
 
   constructor(private readonly opts: SparePoolOptions) {}
 
@@ -56,9 +55,7 @@ export class SparePool {
     const starts: Promise<void>[] = [];
     while (!this.#isClosed && this.#ready.length + this.#warming < this.opts.size)
       starts.push(this.#startOne());
-    const all = Promise.all(starts).then(() => undefined);
-    this.#firstFill ??= all;
-    return all;
+    return Promise.all(starts).then(() => undefined);
   }
 
   take(): Spare | undefined {
