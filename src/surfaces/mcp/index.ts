@@ -7,6 +7,7 @@ import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
+import { authenticatedCaller, authenticateFirst } from '../../http/auth-first.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
 import { authenticateClaudebox } from '../claudebox/auth.ts';
 import { renderClaudeboxError } from '../claudebox/errors.ts';
@@ -55,9 +56,9 @@ export function makeMcpSurface(opts: { idleMs?: number } = {}): Surface {
     scope.setErrorHandler(renderClaudeboxError);
 
     const handler =
-      ({ auth, instance }: Endpoint) =>
+      ({ instance }: Endpoint) =>
       async (req: FastifyRequest, reply: FastifyReply) => {
-        const principal = await auth(deps, req);
+        const principal = authenticatedCaller<Principal>(req);
         const sid = req.headers['mcp-session-id'];
         if (typeof sid === 'string') {
           const transport = sessions.use(sid, principal.userId, reply.raw);
@@ -83,17 +84,24 @@ export function makeMcpSurface(opts: { idleMs?: number } = {}): Surface {
       };
     // Each claudebox instance at <prefix>/mcp/ with its own credentials, provider and user;
     // the gateway's /mcp/ is the Claude instance's, as LiteLLM's MCP was.
-    const routes: Array<[string, ReturnType<typeof handler>]> = [];
+    const endpoints: Array<[string, Endpoint]> = [];
     for (const instance of CLAUDEBOX_INSTANCES) {
-      const h = handler({ auth: (d, req) => authenticateClaudebox(d, req, instance), instance });
-      routes.push([`${instance.prefix}/mcp/`, h], [`${instance.prefix}/mcp`, h]);
+      const endpoint = {
+        auth: (d: AppDeps, req: FastifyRequest) => authenticateClaudebox(d, req, instance),
+        instance,
+      };
+      endpoints.push([`${instance.prefix}/mcp/`, endpoint], [`${instance.prefix}/mcp`, endpoint]);
     }
-    const gateway = handler({ auth: authenticateGateway, instance: CLAUDEBOX });
-    routes.push(['/mcp/', gateway], ['/mcp', gateway]);
-    for (const [path, h] of routes) {
-      scope.post(path, h);
-      scope.get(path, h);
-      scope.delete(path, h);
+    const gateway = { auth: authenticateGateway, instance: CLAUDEBOX };
+    endpoints.push(['/mcp/', gateway], ['/mcp', gateway]);
+    for (const [url, endpoint] of endpoints) {
+      // Credentials are checked on onRequest: an unauthenticated body is never read.
+      scope.route({
+        method: ['POST', 'GET', 'DELETE'],
+        url,
+        onRequest: authenticateFirst((req) => endpoint.auth(deps, req)),
+        handler: handler(endpoint),
+      });
     }
   };
 }
