@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/open.ts';
 import { AppError } from '../errors.ts';
-import { isValidUserId, type Principal } from './principal.ts';
+import { isServiceId, isValidUserId, type Principal } from './principal.ts';
 import { hashSecret, matchesHash, newApiKey } from './secrets.ts';
 
 export interface EnvKey {
@@ -23,6 +23,9 @@ export function parseApiKeys(spec: string | undefined): EnvKey[] {
       const colon = entry.indexOf(':');
       const userId = colon > 0 ? entry.slice(0, colon) : 'api';
       const key = colon > 0 ? entry.slice(colon + 1) : entry;
+      if (isServiceId(userId)) {
+        throw new AppError('invalid_request', `API_KEYS user "${userId}" is reserved for a built-in service`);
+      }
       if (!isValidUserId(userId) || key.length === 0) {
         throw new AppError('invalid_request', `API_KEYS entry for user "${userId}" is malformed`);
       }
@@ -64,10 +67,15 @@ export class KeyStore {
       .where('key_hash', '=', hashSecret(secret))
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    return row ? { userId: row.user_id, isAdmin: row.is_admin === 1, via: 'stored_key' } : undefined;
+    // A key stored for a service's name (before names were reserved) never acts as that service.
+    if (!row || !isValidUserId(row.user_id)) return undefined;
+    return { userId: row.user_id, isAdmin: row.is_admin === 1, via: 'stored_key' };
   }
 
   async create(userId: string, isAdmin: boolean): Promise<{ id: string; key: string }> {
+    if (isServiceId(userId)) {
+      throw new AppError('invalid_request', `user "${userId}" is reserved for a built-in service`);
+    }
     if (!isValidUserId(userId)) {
       throw new AppError('invalid_request', 'user must be 1-64 characters of letters, digits, _ . -');
     }
