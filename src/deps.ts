@@ -34,7 +34,7 @@ export async function createDeps(
 ): Promise<AppDeps> {
   const c = config.current();
   const db = await openDatabase(c.DATA_DIR);
-  const keys = new KeyStore(db, c.API_KEYS);
+  const keys = new KeyStore(db, () => config.current().API_KEYS);
   const workspaces = new WorkspaceFs(join(c.DATA_DIR, 'workspaces'));
   await workspaces.init();
   const sessions = new SessionStore(db);

@@ -41,19 +41,42 @@ export interface StoredKeyInfo {
   revokedAt: number | null;
 }
 
-/** Keys from API_KEYS and keys created with `agentgate keys create`, side by side. */
+/**
+ * Keys from API_KEYS and keys created with `agentgate keys create`, side by side. API_KEYS
+ * is read through `apiKeys()` (the live config) and re-parsed whenever its text changes, so
+ * a SIGHUP that removes a key revokes it at the next request.
+ */
 export class KeyStore {
-  readonly #envKeys: EnvKey[];
+  #envKeys: EnvKey[];
+  #envSpec: string | undefined;
 
   constructor(
     private readonly db: Db,
-    apiKeysSpec: string | undefined,
+    private readonly apiKeys: () => string | undefined,
   ) {
-    this.#envKeys = parseApiKeys(apiKeysSpec);
+    this.#envSpec = apiKeys();
+    this.#envKeys = parseApiKeys(this.#envSpec);
+  }
+
+  /**
+   * Re-reads API_KEYS now; throws when the new value is malformed. Fails closed: until a
+   * valid value is loaded no API_KEYS key is accepted (stored keys still are).
+   */
+  reload(): void {
+    const spec = this.apiKeys();
+    if (spec === this.#envSpec) return;
+    this.#envSpec = spec;
+    this.#envKeys = [];
+    this.#envKeys = parseApiKeys(spec);
   }
 
   /** The principal a secret stands for, or undefined. Every env key is compared, in constant time. */
   async verify(secret: string): Promise<Principal | undefined> {
+    try {
+      this.reload();
+    } catch {
+      // Malformed API_KEYS after a reload: no env key is valid (the reload itself logged why).
+    }
     let found: Principal | undefined;
     for (const k of this.#envKeys) {
       if (matchesHash(secret, k.keyHash) && !found)

@@ -6,7 +6,7 @@ import { KeyStore } from './key-store.ts';
 export async function runKeysCli(config: ConfigSource, argv: string[]): Promise<void> {
   const c = config.current();
   const db = await openDatabase(c.DATA_DIR);
-  const keys = new KeyStore(db, undefined);
+  const keys = new KeyStore(db, () => undefined);
   const out = (s: string) => process.stdout.write(`${s}\n`);
   try {
     const [sub, ...args] = argv;
