@@ -14,7 +14,7 @@ import { renderClaudeboxError } from '../claudebox/errors.ts';
 import { CLAUDEBOX, CLAUDEBOX_INSTANCES, type ClaudeboxInstance } from '../claudebox/instances.ts';
 import { registerFileTools } from './file-tools.ts';
 import { registerRunTool } from './run-tool.ts';
-import { McpSessions } from './sessions.ts';
+import { type McpSessionLimits, McpSessions } from './sessions.ts';
 
 const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_IDLE_MS = 30 * 60 * 1000;
@@ -48,9 +48,9 @@ function buildServer(deps: AppDeps, principal: Principal, instance: ClaudeboxIns
  * An initialize request opens a stateful session (Mcp-Session-Id); a request without a
  * session id that is not an initialize is served statelessly by a throwaway server.
  */
-export function makeMcpSurface(opts: { idleMs?: number } = {}): Surface {
+export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSessionLimits> } = {}): Surface {
   return async (scope, deps) => {
-    const sessions = new McpSessions(opts.idleMs ?? DEFAULT_IDLE_MS);
+    const sessions = new McpSessions(opts.idleMs ?? DEFAULT_IDLE_MS, opts.limits);
     scope.addHook('onClose', () => sessions.close());
     parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
     scope.setErrorHandler(renderClaudeboxError);
