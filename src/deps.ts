@@ -64,6 +64,7 @@ export async function createDeps(
     logger,
     maxConcurrentRuns: c.MAX_CONCURRENT_RUNS,
     maxQueuedRuns: c.MAX_QUEUED_RUNS,
+    maxQueuedRunsPerOwner: c.MAX_QUEUED_RUNS_PER_OWNER,
     defaultTimeoutMs: c.RUN_TIMEOUT_MS,
   });
   return { config, db, logger, keys, workspaces, sessions, runs, backend, modelAuth };
