@@ -6,6 +6,7 @@ import { providerAccess } from './agents/providers.ts';
 import type { AgentBackend } from './agents/types.ts';
 import { KeyStore } from './auth/key-store.ts';
 import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
+import { prepareDataDir } from './data-dir.ts';
 import { type Db, openDatabase } from './db/open.ts';
 import { isBwrapUsable, type SandboxPolicy } from './process/sandbox.ts';
 import { RunRepository } from './runs/repository.ts';
@@ -33,6 +34,7 @@ export async function createDeps(
   opts: { fakeModelUrl?: string; backend?: AgentBackend } = {},
 ): Promise<AppDeps> {
   const c = config.current();
+  prepareDataDir(c.DATA_DIR);
   const db = await openDatabase(c.DATA_DIR);
   const keys = new KeyStore(db, () => config.current().API_KEYS);
   const workspaces = new WorkspaceFs(join(c.DATA_DIR, 'workspaces'));
