@@ -14,10 +14,12 @@ const BIG_BODY = new TextEncoder().encode(`[${'{},'.repeat((16 * 1024 * 1024) / 
 const ROUTES: Array<[method: string, path: string, status: number]> = [
   ['POST', '/run', 401],
   ['PUT', '/user-claude', 401],
+  ['DELETE', '/session', 401],
   ['POST', '/auth/exchange', 401],
   ['POST', '/claudebox/run', 401],
   ['POST', '/claudebox-zai/run', 401],
   ['POST', '/claudebox/run/cancel', 401],
+  ['POST', '/claudebox-zai/run/cancel', 401],
   ['POST', '/v1/chat/completions', 401],
   ['POST', '/chat/completions', 401],
   ['POST', '/claudebox/openai/v1/chat/completions', 401],
