@@ -59,14 +59,16 @@ export function authenticateBodies(
 export function limitAnonymousBodies(
   scope: FastifyInstance,
   opts: {
+    /** Route patterns as registered (e.g. `/storage/mcp/`). */
     paths: readonly string[];
     maxAnonymousBytes: number;
     isAuthenticated: (req: FastifyRequest) => boolean | Promise<boolean>;
   },
 ): void {
   scope.addHook('onRequest', async (req) => {
-    const path = (req.raw.url ?? '').split('?')[0] ?? '';
-    if (!opts.paths.includes(path) || !hasBody(req)) return;
+    // The matched route's pattern, not the raw path: `/storage/%6Dcp/` reaches the same route.
+    const route = req.routeOptions.url ?? '';
+    if (!opts.paths.includes(route) || !hasBody(req)) return;
     if (await opts.isAuthenticated(req)) return;
     const length = req.headers['content-length'];
     if (length === undefined || !/^\d+$/.test(length)) {
