@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { AppError } from '../../src/errors.ts';
+import {
+  deleteWorkspaceFile,
+  openWorkspaceFile,
+  writeWorkspaceFile,
+} from '../../src/workspaces/file-streams.ts';
 import { assertNoEncodedSeparators, parseFilePath, parseWorkspaceName } from '../../src/workspaces/names.ts';
 import { WorkspaceFs } from '../../src/workspaces/workspace-fs.ts';
 import { makeTempDir } from '../helpers/temp.ts';
@@ -50,8 +56,10 @@ describe('WorkspaceFs', () => {
     test(`refuses workspace name ${JSON.stringify(name)}`, async () => {
       await assert.rejects(fs.ensure(name), isInvalid);
     });
-    test(`refuses file path ${JSON.stringify(name)}`, async () => {
-      await assert.rejects(fs.resolveFile('ok', name), isInvalid);
+    test(`refuses file path ${JSON.stringify(name)} to read, write and delete`, async () => {
+      await assert.rejects(openWorkspaceFile(fs, 'ok', name), isInvalid);
+      await assert.rejects(writeWorkspaceFile(fs, 'ok', name, Readable.from(['x']), 10), isInvalid);
+      await assert.rejects(deleteWorkspaceFile(fs, 'ok', name), isInvalid);
     });
   }
 
@@ -74,7 +82,13 @@ describe('WorkspaceFs', () => {
     await mkdir(join(dir, 'outside'), { recursive: true });
     await writeFile(join(dir, 'outside/secret.txt'), 'secret');
     await symlink(join(dir, 'outside'), join(ws, 'link'));
-    await assert.rejects(fs.resolveFile('victim', 'link/secret.txt'), isInvalid);
+    await assert.rejects(openWorkspaceFile(fs, 'victim', 'link/secret.txt'), isInvalid);
+    await assert.rejects(
+      writeWorkspaceFile(fs, 'victim', 'link/secret.txt', Readable.from(['pwned']), 10),
+      isInvalid,
+    );
+    await assert.rejects(deleteWorkspaceFile(fs, 'victim', 'link/secret.txt'), isInvalid);
+    assert.equal(await readFile(join(dir, 'outside/secret.txt'), 'utf8'), 'secret');
     await symlink(join(dir, 'outside'), join(dir, 'workspaces/linked-ws'));
     await assert.rejects(fs.ensure('linked-ws'), isInvalid);
     const listed = await fs.list('victim');
