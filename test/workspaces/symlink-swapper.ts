@@ -1,6 +1,7 @@
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -91,4 +92,23 @@ export async function repeatConcurrently(
     while (next < total) await fn(next++);
   };
   await Promise.all(Array.from({ length: width }, worker));
+}
+
+/** A stand-in for a host directory (never /etc itself for writes): two files an attack could touch. */
+export async function makeHostDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'canary.txt'), 'host canary');
+  await writeFile(join(dir, 'victim.txt'), 'host victim');
+}
+
+/** The host directory exactly as makeHostDir left it: nothing written, deleted or created. */
+export async function assertHostDirIntact(dir: string): Promise<void> {
+  assert.equal(await readFile(join(dir, 'canary.txt'), 'utf8'), 'host canary', 'host file overwritten');
+  assert.equal(await readFile(join(dir, 'victim.txt'), 'utf8'), 'host victim', 'host file deleted');
+  assert.deepEqual((await readdir(dir)).sort(), ['canary.txt', 'victim.txt'], 'nothing created outside');
+}
+
+/** True when a response carries the host's /etc/passwd (or any part of it). */
+export function isHostPasswd(text: string, hostPasswd: string): boolean {
+  return text === hostPasswd || text.includes('root:');
 }
