@@ -70,7 +70,15 @@ export class DirFd {
     try {
       return new DirFd(await open(path, DIR_FLAGS), `${this.expectedPath}/${name}`);
     } catch (err) {
-      throw await this.#explain(err, name);
+      const explained = await this.#explain(err, name);
+      const isFileInTheWay =
+        (err as NodeJS.ErrnoException).code === 'ENOTDIR' &&
+        explained instanceof AppError &&
+        explained.code === 'not_found';
+      // Creating a path through an existing file: the caller asked for something that cannot be.
+      if (opts.create && isFileInTheWay)
+        throw new AppError('conflict', `"${name}" is a file, not a directory`);
+      throw explained;
     }
   }
 
