@@ -96,11 +96,6 @@ export class DirFd {
     return open(this.at(name), CREATE_FLAGS, mode);
   }
 
-  /** Where this directory is now: the kernel's own answer for the descriptor. */
-  async currentPath(): Promise<string> {
-    return readlink(this.self());
-  }
-
   /**
    * Refuses to go on unless this directory is still where it was opened: an agent may have
    * renamed it (or a parent) outside the workspace between the walk and the call that moves bytes.

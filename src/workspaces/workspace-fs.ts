@@ -53,17 +53,6 @@ export class WorkspaceFs {
     return join(this.root, ...segments);
   }
 
-  /** True when the workspace directory exists (and is reachable without links). */
-  async exists(workspace: string): Promise<boolean> {
-    try {
-      await (await this.openWorkspace(workspace)).close();
-      return true;
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'not_found') return false;
-      throw err;
-    }
-  }
-
   /**
    * Opens a workspace's directory by walking its name from the root. The caller owns the
    * descriptor and must close it.
