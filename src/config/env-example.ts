@@ -27,7 +27,7 @@ export function renderEnvExample(): string {
     const shown = defaultText[name as keyof typeof defaultText] ?? envText(defaults[name]);
     lines.push(`# ${meaning}`, `# ${name}=${shown}`, '');
   }
-  lines.push('# --- read by compose.yaml only (the optional cloudflared tunnel) ---', '');
+  lines.push('# --- read by compose.yaml only (its published port, the optional cloudflared tunnel) ---', '');
   for (const v of composeVariables) lines.push(`# ${v.meaning}`, `# ${v.name}=${v.defaultValue}`, '');
   return `${lines.join('\n').trimEnd()}\n`;
 }

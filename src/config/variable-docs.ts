@@ -77,6 +77,11 @@ export const defaultText: { readonly [K in VariableName]?: string } = {
  */
 export const composeVariables: readonly { name: string; defaultValue: string; meaning: string }[] = [
   {
+    name: 'AGENTGATE_PORT',
+    defaultValue: '8080',
+    meaning: "the host's loopback port compose publishes the server on",
+  },
+  {
     name: 'CLOUDFLARED',
     defaultValue: '0',
     meaning: '1: start the cloudflared tunnel service (docker compose)',
