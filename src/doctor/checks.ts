@@ -73,6 +73,18 @@ export function checkChromium(c: Config): CheckResult {
   };
 }
 
+/** A URL fit to print: a password or token in its userinfo never reaches the output. */
+function withoutUserinfo(text: string): string {
+  try {
+    const url = new URL(text);
+    url.username = '';
+    url.password = '';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
 /**
  * Which credentials agents would use, and whether the model answers them: a token count
  * request (free, no generation) to the model endpoint.
@@ -100,6 +112,7 @@ export async function checkModel(c: Config, timeoutMs = 10_000): Promise<CheckRe
         ? `the stored login (${credentialsPath(c.DATA_DIR)})`
         : 'no key';
   const base = c.ANTHROPIC_BASE_URL ?? 'https://api.anthropic.com';
+  const shown = withoutUserinfo(base);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'anthropic-version': '2023-06-01',
@@ -109,7 +122,7 @@ export async function checkModel(c: Config, timeoutMs = 10_000): Promise<CheckRe
     headers.authorization = `Bearer ${oauthToken}`;
     headers['anthropic-beta'] = 'oauth-2025-04-20';
   }
-  const fix = `check the credentials in ${via} and that ${base} is reachable from this host`;
+  const fix = `check the credentials in ${via} and that ${shown} is reachable from this host`;
   try {
     const res = await fetch(`${base}/v1/messages/count_tokens`, {
       method: 'POST',
@@ -118,14 +131,14 @@ export async function checkModel(c: Config, timeoutMs = 10_000): Promise<CheckRe
       signal: AbortSignal.timeout(timeoutMs),
     });
     await res.body?.cancel();
-    if (res.ok) return { name, status: 'ok', detail: `${base} answers ${via}` };
+    if (res.ok) return { name, status: 'ok', detail: `${shown} answers ${via}` };
     if (res.status === 401 || res.status === 403) {
-      return { name, status: 'fail', detail: `${base} refuses ${via} (HTTP ${res.status})`, fix };
+      return { name, status: 'fail', detail: `${shown} refuses ${via} (HTTP ${res.status})`, fix };
     }
-    return { name, status: 'warn', detail: `${base} answered HTTP ${res.status} to a token count (${via})` };
+    return { name, status: 'warn', detail: `${shown} answered HTTP ${res.status} to a token count (${via})` };
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    return { name, status: 'fail', detail: `cannot reach ${base} (${cause})`, fix };
+    return { name, status: 'fail', detail: `cannot reach ${shown} (${cause})`, fix };
   }
 }
 

@@ -99,7 +99,7 @@ describe('agentgate doctor', { timeout: 120_000 }, () => {
         PATH: '/nonexistent-agentgate-path', // no bwrap
         DATA_DIR: dataDir,
         PORT: String(port),
-        ANTHROPIC_BASE_URL: `http://127.0.0.1:${deadPort}`,
+        ANTHROPIC_BASE_URL: `http://proxy-user:${KEY}@127.0.0.1:${deadPort}`, // a secret in the URL too
         ANTHROPIC_API_KEY: KEY,
         AGENT_SANDBOX: 'bwrap',
       };
