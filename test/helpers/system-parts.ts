@@ -13,7 +13,7 @@ export type SystemPart = 'bubblewrap' | 'chromium' | 'boto3' | 'awscli';
 /** The variable under which a missing part fails the run instead of skipping. */
 export const REQUIRE_ALL_VARIABLE = 'AGENTGATE_TEST_REQUIRE_ALL';
 
-const INSTALL: Record<SystemPart, string> = {
+export const INSTALL: Record<SystemPart, string> = {
   bubblewrap: 'apt-get install -y bubblewrap',
   chromium: 'apt-get install -y chromium',
   boto3: 'apt-get install -y python3-boto3',
