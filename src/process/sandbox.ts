@@ -19,7 +19,8 @@ import { dirname, isAbsolute } from 'node:path';
  *   bridge inside the sandbox exposes on 127.0.0.1:AGENT_BRIDGE_PORT;
  * - a seccomp filter (sandbox-runtime's apply-seccomp, applied after the bridge starts) that
  *   refuses new AF_UNIX sockets and namespaces: host sockets such as /var/run/docker.sock
- *   stay unreachable even though the read-only root shows their files.
+ *   stay unreachable even though the read-only root shows their files. The agent runs in a
+ *   nested PID namespace, so it cannot reach the unfiltered bridge process either.
  */
 export interface SandboxPolicy {
   /** Hidden behind an empty tmpfs (DATA_DIR first; binds below re-expose what is allowed). */
@@ -114,8 +115,9 @@ export function bwrapCommand(
 
 /**
  * Runs inside the sandbox before the agent: starts the bridge to the gateway socket, waits
- * (without starting any other program) until it listens, then execs the agent under the
- * seccomp filter. The bridge's output goes nowhere, so the agent's stdio stays the SDK's.
+ * (without starting any other program) until it listens, then execs the agent in a nested
+ * PID namespace under the seccomp filter. The bridge's output goes nowhere, so the agent's
+ * stdio stays the SDK's.
  */
 function bridgeScript(applySeccomp: string): string {
   const portHex = AGENT_BRIDGE_PORT.toString(16).toUpperCase().padStart(4, '0');
@@ -126,7 +128,10 @@ function bridgeScript(applySeccomp: string): string {
     `  while read -r _ a _; do case "$a" in *:${portHex}) break 2;; esac; done < /proc/net/tcp`,
     '  n=$((n+1))',
     'done',
-    `exec ${shellQuote(applySeccomp)} "$@"`,
+    // The agent gets a PID namespace of its own inside this one: the bridge runs without
+    // the seccomp filter, and an agent that could ptrace it (or write its /proc/<pid>/mem)
+    // could make it connect to any host socket. Out of its PID namespace, it cannot name it.
+    `exec bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc --chdir "$PWD" -- ${shellQuote(applySeccomp)} "$@"`,
   ].join('\n');
 }
 

@@ -175,6 +175,8 @@ describe('agent isolation through the HTTP surface (default settings)', { timeou
       `echo "socket=$(curl -s --max-time 5 --unix-socket ${socketDir}/host.sock http://x/ || echo refused)"`,
       `echo "not-listed=$(${code('https://example.com/')})"`,
       `echo "public=$(curl -s --max-time 5 http://${PUBLIC_STAND_IN}:${sitePort}/)"`,
+      // The bridge runs without the seccomp filter: the agent must not be able to name it.
+      `echo "bridge-visible=$(grep -l -a 'TCP4-LISTE[N]' /proc/[0-9]*/cmdline 2>/dev/null | wc -l)"`,
     ].join('; ');
     await run(bash(`(${probe}) > net.txt 2>&1`));
     const net = await readFile(join(t.dataDir, 'workspaces/users/api/net.txt'), 'utf8');
@@ -189,6 +191,7 @@ describe('agent isolation through the HTTP surface (default settings)', { timeou
     assert.equal(hostSocketHits, 0);
     assert.match(field('not-listed'), /^(403|000)$/, 'a site off the allow-list is refused');
     assert.equal(field('public'), 'public-site-ok', 'an allow-listed site is reached through the proxy');
+    assert.equal(field('bridge-visible'), '0', 'the unfiltered bridge process is out of the agent PID namespace');
   });
 });
 
