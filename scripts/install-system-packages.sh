@@ -5,9 +5,9 @@
 #   scripts/install-system-packages.sh --with-test-tools  and the real S3 clients the tests drive
 set -euo pipefail
 
-# bubblewrap: the agent sandbox (AGENT_SANDBOX) · chromium + fonts: the browser surface ·
+# bubblewrap + socat: the agent sandbox and its network bridge (AGENT_SANDBOX) · chromium + fonts: the browser surface ·
 # tini: PID 1 in the image, reaps what agents leave · git, ca-certificates: what agents expect.
-runtime=(bubblewrap chromium fonts-liberation fonts-noto-color-emoji tini git ca-certificates)
+runtime=(bubblewrap socat chromium fonts-liberation fonts-noto-color-emoji tini git ca-certificates)
 # python3-boto3 + awscli: the storage tests drive the seed's boto3 snippet and the aws CLI.
 test_tools=(python3-boto3 awscli)
 

@@ -22,7 +22,9 @@ const variableMeaning: { readonly [K in VariableName]?: string } = {
   LIVE_PROCESS_MAX_TURNS: 'turns before a live process is recycled',
   LIVE_PROCESS_IDLE_MS: 'idle time before a live process is stopped',
   AGENT_SANDBOX:
-    'bwrap: run every agent under bubblewrap (required); auto: when bubblewrap works here; none: unconfined',
+    'bwrap: sandbox every agent (required); auto: sandbox when bubblewrap and socat work, else unconfined for loopback unproxied callers only; none: unconfined',
+  AGENT_EGRESS: "sandboxed agents' way out: open (any public address) or allowlist",
+  AGENT_EGRESS_ALLOW: 'with allowlist: comma-separated domains agents may reach (subdomains included)',
   CLAUDE_MODEL: 'default model',
   ANTHROPIC_API_KEY: 'model API key',
   ANTHROPIC_BASE_URL: 'model endpoint (a proxy, or the fake model)',

@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { credentialsPath, readStoredOAuth } from '../auth/oauth-store.ts';
 import type { Config } from '../config/index.ts';
-import { isBwrapUsable } from '../process/sandbox.ts';
+import { isLoopbackHost } from '../deps.ts';
+import { sandboxUnavailableReason } from '../process/sandbox.ts';
 
 /**
  * One line of `agentgate doctor`. `fail` is something a deployment needs and lacks (the
@@ -33,31 +34,35 @@ export function checkNode(version: string = process.versions.node): CheckResult 
       };
 }
 
-const isLoopback = (host: string) => ['127.0.0.1', '::1', 'localhost'].includes(host);
-
 /** The agent sandbox: required when asked for or when the server listens beyond loopback. */
-export function checkSandbox(c: Config, isUsable: () => boolean = isBwrapUsable): CheckResult {
+export function checkSandbox(
+  c: Config,
+  unavailable: () => string | undefined = sandboxUnavailableReason,
+): CheckResult {
   const name = 'sandbox';
-  const exposed = !isLoopback(c.HOST);
+  const exposed = !isLoopbackHost(c.HOST);
   if (c.AGENT_SANDBOX === 'none') {
     return {
       name,
       status: exposed ? 'fail' : 'warn',
       detail: `AGENT_SANDBOX=none: agents run unconfined as this user${exposed ? `, and HOST=${c.HOST} exposes them` : ''}`,
-      fix: 'install bubblewrap and unset AGENT_SANDBOX (or run as a dedicated user, loopback only)',
+      fix: 'install bubblewrap and socat and unset AGENT_SANDBOX (or run as a dedicated user, loopback only)',
     };
   }
-  if (isUsable()) return { name, status: 'ok', detail: 'bubblewrap creates sandboxes here' };
+  const why = unavailable();
+  if (why === undefined)
+    return { name, status: 'ok', detail: 'bubblewrap, socat and the seccomp helper work here' };
   const installed = spawnSync('bwrap', ['--version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
   return {
     name,
     status: c.AGENT_SANDBOX === 'bwrap' || exposed ? 'fail' : 'warn',
-    detail: installed
-      ? 'bwrap is installed but cannot create namespaces here'
-      : 'bwrap not found: agents would run unconfined',
-    fix: installed
-      ? 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1); in a container see README "Deploy"'
-      : 'apt-get install -y bubblewrap (scripts/install-system-packages.sh)',
+    detail: exposed
+      ? `${why}: the server will refuse to start on HOST=${c.HOST}`
+      : `${why}: agents would run unconfined, for local unproxied callers only`,
+    fix:
+      installed && !why.includes('socat') && !why.includes('seccomp')
+        ? 'allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1); in a container see README "Deploy"'
+        : 'apt-get install -y bubblewrap socat (scripts/install-system-packages.sh)',
   };
 }
 

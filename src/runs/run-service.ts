@@ -19,6 +19,10 @@ export interface RunServiceOptions {
   maxConcurrentRuns: number;
   maxQueuedRuns: number;
   defaultTimeoutMs: number;
+  /** The sandbox agents run under, recorded on every run. */
+  sandbox: 'bwrap' | 'none';
+  /** Refuses a run the server may not start for the current caller (throws an AppError). */
+  admit?: () => void;
 }
 
 export interface QueueState {
@@ -61,6 +65,7 @@ export class RunService {
    */
   async submit(spec: RunSpec, signal?: AbortSignal): Promise<ActiveRun> {
     if (this.#isDraining) throw new AppError('unavailable', 'The server is shutting down', 5);
+    this.opts.admit?.();
     await this.opts.workspaces.ensure(spec.workspace); // validates the name before anything is stored
     if (
       spec.resumeSessionId &&
@@ -80,7 +85,7 @@ export class RunService {
     const session = spec.session
       ? await this.opts.sessions.getOrCreate(spec.owner, spec.session.kind, spec.session.name, spec.workspace)
       : undefined;
-    await this.opts.repository.insert(run.id, spec, run.createdAt, session?.id ?? null);
+    await this.opts.repository.insert(run.id, spec, run.createdAt, session?.id ?? null, this.opts.sandbox);
     this.#active.set(run.id, run);
     run.emit({ type: 'status', status: 'queued' });
     if (signal) {

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { sandboxUnavailableReason } from '../../src/process/sandbox.ts';
 
 /**
  * The programs some suites need that `npm install` cannot bring: Debian packages. A suite
@@ -14,7 +15,7 @@ export type SystemPart = 'bubblewrap' | 'chromium' | 'boto3' | 'awscli';
 export const REQUIRE_ALL_VARIABLE = 'AGENTGATE_TEST_REQUIRE_ALL';
 
 export const INSTALL: Record<SystemPart, string> = {
-  bubblewrap: 'apt-get install -y bubblewrap',
+  bubblewrap: 'apt-get install -y bubblewrap socat',
   chromium: 'apt-get install -y chromium',
   boto3: 'apt-get install -y python3-boto3',
   awscli: 'apt-get install -y awscli',
@@ -40,11 +41,9 @@ function missingReason(part: SystemPart): string | undefined {
   switch (part) {
     case 'bubblewrap': {
       if (!works('bwrap', ['--version'])) return 'bwrap not found on PATH';
-      // Installed is not enough: some containers forbid the user namespaces it needs.
-      const sandbox = ['--die-with-parent', '--unshare-pid', '--ro-bind', '/', '/'];
-      if (!works('bwrap', [...sandbox, '--dev', '/dev', '--proc', '/proc', 'true']))
-        return 'bwrap cannot create a sandbox here (user namespaces refused? see README "Deploy")';
-      return undefined;
+      // Installed is not enough: some containers forbid the user namespaces it needs, and
+      // the sandbox also needs socat (its network bridge) and the seccomp helper.
+      return sandboxUnavailableReason();
     }
     case 'chromium': {
       const path = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
