@@ -45,7 +45,13 @@ export async function benchStreamRelay(): Promise<Record<string, number>> {
   const home = join(temp.dir, 'direct-home');
   await mkdir(cwd, { recursive: true });
   await mkdir(join(home, '.claude'), { recursive: true });
-  const env = buildAgentEnv(agentPassThroughEnv(), home, deps.modelAuth.access());
+  const access = deps.modelAuth.access();
+  // The direct path: the SDK talks to the (clocked) fake model itself, no relay.
+  const env = buildAgentEnv(agentPassThroughEnv(), home, access, {
+    baseUrl: access.baseUrl ?? '',
+    token: access.apiKey ?? '',
+    kind: 'api_key',
+  });
   try {
     const relayed: number[] = [];
     const relayOnly: number[] = [];

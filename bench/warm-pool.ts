@@ -35,7 +35,13 @@ export async function benchWarmPool(): Promise<Record<string, number>> {
     for (let i = 0; i < RUNS; i++) {
       const home = join(t.dataDir, 'cold-homes', String(i));
       await mkdir(join(home, '.claude'), { recursive: true });
-      const env = buildAgentEnv(agentPassThroughEnv(), home, t.deps.modelAuth.access());
+      const access = t.deps.modelAuth.access();
+      // A direct cold query: the SDK talks to the fake model itself, no relay.
+      const env = buildAgentEnv(agentPassThroughEnv(), home, access, {
+        baseUrl: access.baseUrl ?? '',
+        token: access.apiKey ?? '',
+        kind: 'api_key',
+      });
       const t0 = performance.now();
       for await (const m of query({
         prompt: `hello ${i}`,

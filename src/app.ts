@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.ts';
+import { callerContextOf, withCallerContext } from './http/caller-context.ts';
 import { prepareErrorReply, toAppError } from './http/errors.ts';
 import { addResponseHeaders, newRequestId } from './http/request-id.ts';
 import { MAX_TIMEOUT_FACTOR } from './surfaces/claude-code-api/run-route.ts';
@@ -35,6 +36,9 @@ export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Pro
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 4096 },
   });
   addResponseHeaders(app);
+  // The engine asks whether the caller came through a proxy (a sandbox-less server serves
+  // runs to local callers only): every request's handling runs inside its caller context.
+  app.addHook('onRequest', (req, _reply, done) => withCallerContext(callerContextOf(req.headers), done));
   app.setErrorHandler((err, req, reply) => {
     const appErr = toAppError(err, req);
     prepareErrorReply(appErr, reply);

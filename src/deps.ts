@@ -5,10 +5,16 @@ import { ModelAuth } from './agents/model-auth.ts';
 import { providerAccess } from './agents/providers.ts';
 import type { AgentBackend } from './agents/types.ts';
 import { KeyStore } from './auth/key-store.ts';
+import { defaultNetGuard, type NetGuard } from './browser/net-guard.ts';
 import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { type Db, openDatabase } from './db/open.ts';
-import { isBwrapUsable, type SandboxPolicy } from './process/sandbox.ts';
+import { AgentEgress } from './egress/agent-egress.ts';
+import { AgentGateway } from './egress/agent-gateway.ts';
+import { ModelRelay } from './egress/model-relay.ts';
+import { AppError } from './errors.ts';
+import { isProxiedCaller } from './http/caller-context.ts';
+import { applySeccompPath, type SandboxPolicy, sandboxUnavailableReason } from './process/sandbox.ts';
 import { RunRepository } from './runs/repository.ts';
 import { RunService } from './runs/run-service.ts';
 import { SessionStore } from './sessions/store.ts';
@@ -25,13 +31,20 @@ export interface AppDeps {
   runs: RunService;
   backend: AgentBackend;
   modelAuth: ModelAuth;
+  sandbox: SandboxDecision;
+  agentGateway: AgentGateway;
 }
 
 /** Wires the engine from config: the one place the object graph is built, for the server and tests alike. */
 export async function createDeps(
   config: ConfigSource,
   logger: Logger,
-  opts: { fakeModelUrl?: string; backend?: AgentBackend } = {},
+  opts: {
+    fakeModelUrl?: string;
+    backend?: AgentBackend;
+    /** Which addresses agents' egress treats as public (tests name a local stand-in). */
+    agentNetGuard?: NetGuard;
+  } = {},
 ): Promise<AppDeps> {
   const c = config.current();
   prepareDataDir(c.DATA_DIR);
@@ -41,7 +54,20 @@ export async function createDeps(
   await workspaces.init();
   const sessions = new SessionStore(db);
   const modelAuth = new ModelAuth(c, opts.fakeModelUrl);
-  const sandbox = agentSandbox(c, logger);
+  const socketDir = join(resolve(c.DATA_DIR), 'run');
+  const sandbox = decideSandbox(c, logger, socketDir);
+  const relay = new ModelRelay(logger);
+  const egress = new AgentEgress(
+    opts.agentNetGuard ?? defaultNetGuard,
+    () => {
+      const cur = config.current();
+      return { mode: cur.AGENT_EGRESS, allow: cur.AGENT_EGRESS_ALLOW };
+    },
+    logger,
+  );
+  const agentGateway = new AgentGateway(relay, egress, logger);
+  await agentGateway.listen(socketDir);
+  const isSandboxed = sandbox.policy !== undefined;
   const backend =
     opts.backend ??
     new ClaudeBackend({
@@ -55,7 +81,12 @@ export async function createDeps(
       modelAccess: (provider) =>
         provider === 'anthropic' ? modelAuth.access() : providerAccess(config.current(), provider),
       logger,
-      ...(sandbox ? { sandbox } : {}),
+      relay,
+      endpoint: {
+        baseUrl: agentGateway.baseUrl(isSandboxed),
+        ...(isSandboxed ? { proxyUrl: agentGateway.baseUrl(true) } : {}),
+      },
+      ...(sandbox.policy ? { sandbox: sandbox.policy } : {}),
     });
   modelAuth.onChange(() => void backend.recycle());
   const runs = new RunService({
@@ -68,31 +99,84 @@ export async function createDeps(
     maxQueuedRuns: c.MAX_QUEUED_RUNS,
     maxQueuedRunsPerOwner: c.MAX_QUEUED_RUNS_PER_OWNER,
     defaultTimeoutMs: c.RUN_TIMEOUT_MS,
+    sandbox: sandbox.name,
+    ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),
   });
-  return { config, db, logger, keys, workspaces, sessions, runs, backend, modelAuth };
+  return { config, db, logger, keys, workspaces, sessions, runs, backend, modelAuth, sandbox, agentGateway };
 }
 
+/** How agents are confined here, decided once at start-up. */
+export interface SandboxDecision {
+  policy: SandboxPolicy | undefined;
+  name: 'bwrap' | 'none';
+  /**
+   * Unconfined only because nothing better works and the server listens on loopback: runs
+   * are then refused to callers that came through a proxy (a tunnel or reverse proxy on
+   * this host makes loopback public).
+   */
+  isLoopbackOnly: boolean;
+  /** Why the sandbox is off, for /health and the start-up warning. */
+  reason?: string;
+}
+
+const SANDBOX_FIX =
+  'install bubblewrap and socat (apt-get install bubblewrap socat), or set AGENT_SANDBOX=none to accept the risk';
+
 /**
- * AGENT_SANDBOX: `bwrap` requires bubblewrap, `auto` uses it when it works here, `none`
- * runs agents unconfined (they can then read anything the server's user can).
+ * AGENT_SANDBOX: `bwrap` requires the sandbox, `none` runs agents unconfined (the operator
+ * accepted that), `auto` sandboxes when it can and otherwise fails closed: unconfined agents
+ * only for a loopback HOST and unproxied callers, and no start at all on any other HOST.
  */
-function agentSandbox(c: Config, logger: Logger): SandboxPolicy | undefined {
-  if (c.AGENT_SANDBOX === 'none') return undefined;
-  if (!isBwrapUsable()) {
-    if (c.AGENT_SANDBOX === 'bwrap') {
-      throw new ConfigError('AGENT_SANDBOX', 'bwrap is not installed or cannot create namespaces here');
-    }
-    logger.warn(
-      'bubblewrap not found: agents run unconfined (install bubblewrap, or set AGENT_SANDBOX=none to accept this)',
-    );
-    return undefined;
+export function decideSandbox(c: Config, logger: Logger, gatewaySocketDir: string): SandboxDecision {
+  if (c.AGENT_SANDBOX === 'none') {
+    logger.warn('AGENT_SANDBOX=none: agents run unconfined and can read whatever this server can');
+    return { policy: undefined, name: 'none', isLoopbackOnly: false, reason: 'AGENT_SANDBOX=none' };
   }
-  return { hidden: [c.DATA_DIR, '/root', '/home'], masked: c.ENV_FILE ? [resolve(c.ENV_FILE)] : [] };
+  const reason = sandboxUnavailableReason();
+  if (reason === undefined) {
+    return {
+      policy: {
+        hidden: [c.DATA_DIR, '/root', '/home'].map((d) => resolve(d)),
+        masked: c.ENV_FILE ? [resolve(c.ENV_FILE)] : [],
+        gatewaySocketDir,
+        applySeccomp: applySeccompPath() ?? '',
+      },
+      name: 'bwrap',
+      isLoopbackOnly: false,
+    };
+  }
+  if (c.AGENT_SANDBOX === 'bwrap') throw new ConfigError('AGENT_SANDBOX', `${reason}`);
+  if (!isLoopbackHost(c.HOST)) {
+    throw new ConfigError(
+      'AGENT_SANDBOX',
+      `no working sandbox (${reason}) and HOST=${c.HOST} is not loopback: remote callers would run unconfined agents; ${SANDBOX_FIX}`,
+    );
+  }
+  logger.warn(
+    `NO SANDBOX: ${reason}. Agents run unconfined, for loopback callers only (proxied requests are refused); ${SANDBOX_FIX}`,
+  );
+  return { policy: undefined, name: 'none', isLoopbackOnly: true, reason };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /** Orderly stop: no new runs, running ones cancelled (their processes killed), then the store closed. */
 export async function closeDeps(deps: AppDeps): Promise<void> {
   await deps.runs.drain();
   await deps.backend.close();
+  await deps.agentGateway.close();
   await deps.db.destroy();
+}
+
+/** A loopback-only unconfined server runs no agent for a caller that came through a proxy. */
+function refuseProxiedCallers(): void {
+  if (isProxiedCaller()) {
+    throw new AppError(
+      'unavailable',
+      `Agents run unconfined on this server, so it serves runs only to local callers, and this request came through a proxy; ${SANDBOX_FIX}`,
+    );
+  }
 }

@@ -1,11 +1,13 @@
 import { runKeysCli } from './auth/keys-cli.ts';
-import { ConfigError, ConfigSource } from './config/index.ts';
+import { ConfigError, ConfigSource, readEnvironment } from './config/index.ts';
+import { runDoctorCli } from './doctor/index.ts';
 import { runFakeModelCli } from './fake-model/cli.ts';
 import { serve } from './server.ts';
 
 const USAGE = `usage: agentgate [serve]                 run the server (default)
        agentgate fake-model [--port N]   run the scripted fake Anthropic API
-       agentgate keys create --user NAME [--admin] | keys list | keys revoke ID`;
+       agentgate keys create --user NAME [--admin] | keys list | keys revoke ID
+       agentgate doctor [--json]         check this machine and configuration for a deployment`;
 
 async function main(argv: string[]): Promise<void> {
   const [command = 'serve', ...rest] = argv;
@@ -16,6 +18,9 @@ async function main(argv: string[]): Promise<void> {
       return runFakeModelCli(rest);
     case 'keys':
       return runKeysCli(ConfigSource.fromProcess(), rest);
+    case 'doctor':
+      process.exitCode = await runDoctorCli(readEnvironment(), rest);
+      return;
     case '--help':
     case '-h':
     case 'help':

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { type Env, envSchema } from './schema.ts';
@@ -44,25 +44,53 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   };
 }
 
-/** Reads the process environment, overlaid by the variables of ENV_FILE when one is named. */
-export function readEnvironment(): Record<string, string | undefined> {
-  const base: Record<string, string | undefined> = { ...process.env };
-  const file = base.ENV_FILE?.trim();
-  if (!file) return base;
+/**
+ * The dotenv file to read: the one ENV_FILE names (relative to `cwd`), else `./.env` when it
+ * exists, else none.
+ */
+export function envFilePath(
+  env: Record<string, string | undefined>,
+  cwd: string = process.cwd(),
+): string | undefined {
+  const named = env.ENV_FILE?.trim();
+  if (named) return resolve(cwd, named);
+  const local = resolve(cwd, '.env');
+  return existsSync(local) ? local : undefined;
+}
+
+/**
+ * The process environment over the dotenv file's variables: a variable set in the real
+ * environment wins, as with dotenv, docker and compose, so `PORT=9000 npm start` and a
+ * container's `environment:` override a copied .env. SIGHUP re-reads the file, so a secret
+ * to rotate without a restart belongs in the file only. ENV_FILE then holds the file's
+ * absolute path, which the sandbox masks from agents.
+ */
+export function readEnvironment(
+  env: Record<string, string | undefined> = process.env,
+  cwd: string = process.cwd(),
+): Record<string, string | undefined> {
+  const real: Record<string, string | undefined> = { ...env };
+  const file = envFilePath(real, cwd);
+  if (file === undefined) return real;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError('ENV_FILE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  // The file wins: it is what an operator edits to rotate a secret before sending SIGHUP.
-  return { ...base, ...parseEnv(text) };
+  let fromFile: Record<string, string>;
+  try {
+    fromFile = parseEnv(text) as Record<string, string>;
+  } catch (err) {
+    throw new ConfigError('ENV_FILE', `cannot parse ${file}: ${(err as Error).message}`);
+  }
+  return { ...fromFile, ...real, ENV_FILE: file };
 }
 
 /**
  * The live configuration. Most settings are fixed at start-up; secrets that the seeds
  * promise can be rotated without a restart (CLAUDEOPS_CHAT_API_KEY, …) are read through
- * `current()` on every request, and `reload()` (SIGHUP) re-reads the environment file.
+ * `current()` on every request, and `reload()` (SIGHUP) re-reads the .env file.
  */
 export class ConfigSource {
   #current: Config;
@@ -73,8 +101,9 @@ export class ConfigSource {
     this.#current = parseConfig(read());
   }
 
+  /** The process environment over ./.env (or ENV_FILE), both re-read by `reload()`. */
   static fromProcess(): ConfigSource {
-    return new ConfigSource(readEnvironment);
+    return new ConfigSource(() => readEnvironment(process.env, process.cwd()));
   }
 
   static fromValues(values: Record<string, string | undefined>): ConfigSource {

@@ -26,6 +26,18 @@ export const envSchema = z.object({
   LIVE_PROCESS_MAX_TURNS: int(50, 1),
   LIVE_PROCESS_IDLE_MS: int(300_000, 1000),
   AGENT_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+  // Sandboxed agents' only way out is the server's egress proxy: any public address (open)
+  // or only AGENT_EGRESS_ALLOW's domains and their subdomains (allowlist).
+  AGENT_EGRESS: z.enum(['open', 'allowlist']).default('open'),
+  AGENT_EGRESS_ALLOW: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((d) => d.trim().toLowerCase().replace(/^\*\./, '').replace(/\.$/, ''))
+        .filter(Boolean),
+    ),
   // model
   CLAUDE_MODEL: z.string().default('claude-sonnet-4-6'),
   ANTHROPIC_API_KEY: optionalString,

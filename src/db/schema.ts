@@ -16,6 +16,8 @@ export interface RunsTable {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  /** The sandbox the run's agent ran under (`bwrap` or `none`); null for runs from before it was recorded. */
+  sandbox: string | null;
 }
 
 export interface RunEventsTable {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** Keeps what the fake model received, so tests can assert what the agent really sent. */
 
 export interface RecordedRequest {
@@ -7,6 +9,11 @@ export interface RecordedRequest {
   url: string;
   /** Credentials are replaced, never kept: recordings end up in logs and fixtures. */
   headers: Record<string, string | string[] | undefined>;
+  /**
+   * A short SHA-256 digest of each credential header, so a test can tell which credential
+   * arrived (the relay's swap) without the recording holding it.
+   */
+  credentialDigests: Record<string, string>;
   body: unknown;
   receivedAt: string;
 }
@@ -18,14 +25,19 @@ export class RequestRecorder {
 
   record(request: { method: string; url: string; headers: RecordedRequest['headers']; body: unknown }): void {
     const headers: RecordedRequest['headers'] = {};
+    const credentialDigests: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
-      headers[name] = SECRET_HEADERS.has(name.toLowerCase()) ? '[redacted]' : value;
+      const isSecret = SECRET_HEADERS.has(name.toLowerCase());
+      headers[name] = isSecret ? '[redacted]' : value;
+      if (isSecret && typeof value === 'string')
+        credentialDigests[name.toLowerCase()] = credentialDigest(value);
     }
     this.#requests.push({
       method: request.method,
       path: request.url.split('?')[0] ?? request.url,
       url: request.url,
       headers,
+      credentialDigests,
       body: request.body ?? null,
       receivedAt: new Date().toISOString(),
     });
@@ -38,4 +50,9 @@ export class RequestRecorder {
   clear(): void {
     this.#requests = [];
   }
+}
+
+/** The first 16 hex digits of a credential's SHA-256. */
+export function credentialDigest(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 16);
 }

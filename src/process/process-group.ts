@@ -9,13 +9,14 @@ const liveGroups = new Set<number>();
 export function spawnInGroup(
   command: string,
   args: string[],
-  opts: { cwd?: string; env: Record<string, string | undefined> },
+  opts: { cwd?: string; env: Record<string, string | undefined>; fds?: readonly number[] },
 ): ChildProcess {
   const child = spawn(command, args, {
     cwd: opts.cwd,
     env: opts.env as NodeJS.ProcessEnv,
     detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    // Extra descriptors (the sandbox's verified directories) become the child's fds 3, 4, …
+    stdio: ['pipe', 'pipe', 'pipe', ...(opts.fds ?? [])],
   });
   // The SDK and the run both watch the process's exit; a long-lived one gathers listeners.
   child.setMaxListeners(100);

@@ -12,6 +12,8 @@ export interface RunRecord {
   createdAt: number;
   startedAt: number | undefined;
   finishedAt: number | undefined;
+  /** The sandbox the agent ran under (`bwrap` or `none`). */
+  sandbox?: string;
 }
 
 /** A run the engine holds in memory from submit until it finishes: its events fan out live from here. */

@@ -26,6 +26,16 @@ export interface RunResult {
   usage: Usage;
 }
 
+/** One model call of a run, as the server's model relay saw it (model, HTTP status, tokens). */
+export interface ModelCall {
+  model: string;
+  status: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadInputTokens: number;
+  cacheCreationInputTokens: number;
+}
+
 /** Content blocks of a message, kept as the agent produced them (tool inputs/results byte for byte). */
 export type ContentBlock =
   | { type: 'text'; text: string }
@@ -40,6 +50,7 @@ export type RunEvent =
   | { type: 'message'; role: 'assistant' | 'tool_result'; content: ContentBlock[] }
   | { type: 'tool_use'; id: string; name: string; input: unknown }
   | { type: 'tool_result'; toolUseId: string; isError: boolean; content: unknown }
+  | { type: 'model_call'; call: ModelCall }
   | { type: 'result'; result: RunResult }
   | { type: 'error'; code: string; message: string };
 

@@ -19,6 +19,7 @@ function fromRow(r: RunRow): RunRecord {
     createdAt: r.created_at,
     startedAt: r.started_at ?? undefined,
     finishedAt: r.finished_at ?? undefined,
+    sandbox: r.sandbox ?? undefined,
   };
 }
 
@@ -26,7 +27,13 @@ function fromRow(r: RunRow): RunRecord {
 export class RunRepository {
   constructor(private readonly db: Db) {}
 
-  async insert(id: string, spec: RunSpec, createdAt: number, sessionId: string | null): Promise<void> {
+  async insert(
+    id: string,
+    spec: RunSpec,
+    createdAt: number,
+    sessionId: string | null,
+    sandbox: string,
+  ): Promise<void> {
     await this.db
       .insertInto('runs')
       .values({
@@ -42,6 +49,7 @@ export class RunRepository {
         created_at: createdAt,
         started_at: null,
         finished_at: null,
+        sandbox,
       })
       .execute();
   }

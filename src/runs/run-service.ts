@@ -21,6 +21,10 @@ export interface RunServiceOptions {
   /** Runs one owner may have waiting: a caller filling its share cannot starve the others. */
   maxQueuedRunsPerOwner?: number;
   defaultTimeoutMs: number;
+  /** The sandbox agents run under, recorded on every run. */
+  sandbox: 'bwrap' | 'none';
+  /** Refuses a run the server may not start for the current caller (throws an AppError). */
+  admit?: () => void;
 }
 
 export interface QueueState {
@@ -69,6 +73,7 @@ export class RunService {
    */
   async submit(spec: RunSpec, signal?: AbortSignal): Promise<ActiveRun> {
     if (this.#isDraining) throw new AppError('unavailable', 'The server is shutting down', 5);
+    this.opts.admit?.();
     await this.opts.workspaces.ensure(spec.workspace); // validates the name before anything is stored
     if (
       spec.resumeSessionId &&
@@ -96,7 +101,7 @@ export class RunService {
     const session = spec.session
       ? await this.opts.sessions.getOrCreate(spec.owner, spec.session.kind, spec.session.name, spec.workspace)
       : undefined;
-    await this.opts.repository.insert(run.id, spec, run.createdAt, session?.id ?? null);
+    await this.opts.repository.insert(run.id, spec, run.createdAt, session?.id ?? null, this.opts.sandbox);
     this.#active.set(run.id, run);
     run.emit({ type: 'status', status: 'queued' });
     if (signal) {

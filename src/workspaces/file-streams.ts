@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
-import { type FileHandle, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { type FileHandle, lstat, rename, unlink } from 'node:fs/promises';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors.ts';
 import { detectContentType, SNIFF_BYTES } from '../storage/content-type.ts';
-import { OPEN_NOFOLLOW, type WorkspaceFs } from './workspace-fs.ts';
+import { assertDescriptorAt, type DirFd, symlinkError } from './dir-fd.ts';
+import type { WorkspaceFs } from './workspace-fs.ts';
 
 /** An open workspace file, ready to stream; the caller must consume or destroy `stream`. */
 export interface OpenedFile {
@@ -17,25 +16,27 @@ export interface OpenedFile {
 }
 
 /**
- * Opens a workspace file for streaming. O_NOFOLLOW refuses a symlink swapped in after the
- * resolver's check, and the type is sniffed from the first bytes of the same descriptor,
- * so what is labelled is what is sent.
+ * Opens a workspace file for streaming. The file is opened relative to its parent's
+ * descriptor without following a link, and before a byte is read the descriptor must be a
+ * regular file that is, right now, at the path the caller named. The type is sniffed from
+ * the first bytes of the same descriptor, so what is labelled is what is sent.
  */
 export async function openWorkspaceFile(
   fs: WorkspaceFs,
   workspace: string,
   filePath: string,
 ): Promise<OpenedFile> {
-  const abs = await fs.resolveFile(workspace, filePath);
+  const { dir, name } = await fs.openParent(workspace, filePath);
   let fh: FileHandle;
   try {
-    fh = await open(abs, OPEN_NOFOLLOW);
-  } catch (err) {
-    throw fsError(err, filePath);
+    fh = await dir.openFileForRead(name);
+  } finally {
+    await dir.close();
   }
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new AppError('invalid_request', `"${filePath}" is not a file`);
+    await assertDescriptorAt(fh, `${dir.expectedPath}/${name}`);
     const head = Buffer.alloc(Math.min(SNIFF_BYTES, st.size));
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     const contentType = await detectContentType(head.subarray(0, bytesRead));
@@ -49,9 +50,11 @@ export async function openWorkspaceFile(
 
 /**
  * Streams `source` into a workspace file: parent directories are created, bytes go to a
- * temp file beside the target (same filesystem, so the rename is atomic) and are counted
- * as they arrive, so an over-size body is cut off without ever being held in memory. A
- * failed upload leaves the previous version untouched.
+ * temp file created in the parent's descriptor (same directory, so the rename is atomic)
+ * and are counted as they arrive, so an over-size body is cut off without ever being held
+ * in memory. A failed upload leaves the previous version untouched. The temp file is
+ * created and renamed through the parent's descriptor, which must still be at the named
+ * path before the rename: a directory swapped or moved meanwhile redirects nothing.
  */
 export async function writeWorkspaceFile(
   fs: WorkspaceFs,
@@ -60,14 +63,26 @@ export async function writeWorkspaceFile(
   source: Readable,
   maxBytes: number,
 ): Promise<{ size: number }> {
-  await fs.ensure(workspace);
-  const abs = await fs.resolveFile(workspace, filePath);
-  await mkdir(dirname(abs), { recursive: true, mode: 0o750 });
-  // mkdir could have raced with a symlink planted on the way: resolve once more before writing.
-  await fs.resolveFile(workspace, filePath);
-  const existing = await lstat(abs).catch(() => undefined);
+  const { dir, name } = await fs.openParent(workspace, filePath, { create: true });
+  try {
+    return await writeInto(dir, name, filePath, source, maxBytes);
+  } finally {
+    await dir.close();
+  }
+}
+
+async function writeInto(
+  dir: DirFd,
+  name: string,
+  filePath: string,
+  source: Readable,
+  maxBytes: number,
+): Promise<{ size: number }> {
+  const existing = await lstat(dir.at(name)).catch(() => undefined);
   if (existing?.isDirectory()) throw new AppError('conflict', `"${filePath}" is a directory`);
-  const temp = join(dirname(abs), `.${basename(abs).slice(0, 200)}.${randomUUID()}.upload`);
+  if (existing?.isSymbolicLink()) throw symlinkError();
+  await dir.assertStillAt();
+  const temp = `.${name.slice(0, 200)}.${randomUUID()}.upload`;
   let size = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -76,8 +91,9 @@ export async function writeWorkspaceFile(
       else done(null, chunk);
     },
   });
-  // O_EXCL never follows a link, and the temp name is fresh: nothing else can be written through it.
-  const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o640);
+  const fh = await dir.createExclusive(temp, 0o640).catch((err: unknown) => {
+    throw fsError(err, filePath, 'conflict');
+  });
   // The source is piped, not pipelined: an over-size body must not destroy the request
   // (that would kill the socket before the 413 is sent); the route closes the connection instead.
   let isSourceDone = false;
@@ -91,37 +107,44 @@ export async function writeWorkspaceFile(
   source.pipe(meter);
   try {
     await pipeline(meter, fh.createWriteStream());
-    await rename(temp, abs);
+    await dir.assertStillAt();
+    // rename(2) replaces a link at `name` rather than writing through it; a directory there fails.
+    await rename(dir.at(temp), dir.at(name));
     return { size };
   } catch (err) {
-    await unlink(temp).catch(() => {});
-    throw err;
+    await unlink(dir.at(temp)).catch(() => {});
+    throw fsError(err, filePath, 'conflict');
   } finally {
     await fh.close().catch(() => {});
   }
 }
 
-/** Deletes one file (never a directory, never through a link). */
+/** Deletes one file (never a directory, never through a link), relative to its parent's descriptor. */
 export async function deleteWorkspaceFile(
   fs: WorkspaceFs,
   workspace: string,
   filePath: string,
 ): Promise<void> {
-  const abs = await fs.resolveFile(workspace, filePath);
+  const { dir, name } = await fs.openParent(workspace, filePath);
   try {
-    const st = await lstat(abs);
+    const st = await lstat(dir.at(name));
     if (st.isDirectory()) throw new AppError('invalid_request', `"${filePath}" is a directory`);
-    await unlink(abs);
+    if (st.isSymbolicLink()) throw symlinkError();
+    await dir.assertStillAt();
+    // unlink(2) removes the name itself: were it swapped for a link, the link goes, not its target.
+    await unlink(dir.at(name));
   } catch (err) {
-    throw fsError(err, filePath);
+    throw fsError(err, filePath, 'invalid_request');
+  } finally {
+    await dir.close();
   }
 }
 
-function fsError(err: unknown, filePath: string): unknown {
+function fsError(err: unknown, filePath: string, isDirectoryCode: 'conflict' | 'invalid_request'): unknown {
   if (err instanceof AppError) return err;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return new AppError('not_found', `No file "${filePath}"`);
-  if (code === 'ELOOP') return new AppError('invalid_request', 'Path goes through a symbolic link');
-  if (code === 'EISDIR') return new AppError('invalid_request', `"${filePath}" is a directory`);
+  if (code === 'ELOOP') return symlinkError();
+  if (code === 'EISDIR') return new AppError(isDirectoryCode, `"${filePath}" is a directory`);
   return err;
 }

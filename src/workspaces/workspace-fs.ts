@@ -1,7 +1,8 @@
-import { constants } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { lstat, mkdir, readdir, realpath } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { AppError } from '../errors.ts';
+import { assertProcFdAvailable, DirFd } from './dir-fd.ts';
 import { parseFilePath, parseWorkspaceName } from './names.ts';
 
 export interface FileEntry {
@@ -12,121 +13,156 @@ export interface FileEntry {
 }
 
 /**
+ * A recursive listing holds one descriptor per level it is in; an agent can nest directories
+ * as deep as it likes, so deeper levels are not descended into.
+ */
+const MAX_LIST_DEPTH = 64;
+
+/**
  * The one path-safe view of DATA_DIR/workspaces that every surface uses: run cwd, the
- * files API and MCP file tools all resolve through here, so a workspace is one directory
+ * files API and MCP file tools all go through here, so a workspace is one directory
  * everywhere and there is a single place where escapes are refused.
+ *
+ * Agents run arbitrary commands in their workspaces (and a user's spare sees all of that
+ * user's workspaces), so every directory below the root may change between two calls. A
+ * path is therefore never checked and then used: it is walked one component at a time
+ * from a descriptor of the root, each directory opened without following links (see
+ * DirFd), and bytes move only through the descriptors that walk produced.
  */
 export class WorkspaceFs {
+  #rootReal = '';
+
   constructor(readonly root: string) {}
 
   async init(): Promise<void> {
+    await assertProcFdAvailable();
     await mkdir(this.root, { recursive: true });
+    // Descriptors report real paths; the root is the server's own, so resolving it once is safe.
+    this.#rootReal = await realpath(this.root);
   }
 
-  /** Absolute directory of a workspace, created if missing; symlinks on the way are refused. */
+  /** Absolute directory of a workspace, created if missing; links on the way are refused. */
   async ensure(workspace: string): Promise<string> {
     const segments = parseWorkspaceName(workspace);
-    const dir = join(this.root, ...segments);
-    await this.#assertNoSymlinks(segments, { allowMissing: true });
-    await mkdir(dir, { recursive: true, mode: 0o750 });
-    await this.#assertInside(dir);
-    return dir;
+    const dir = await this.openWorkspace(workspace, { create: true });
+    try {
+      await dir.assertStillAt();
+    } finally {
+      await dir.close();
+    }
+    return join(this.root, ...segments);
   }
 
-  /** Absolute path of an existing or future file in a workspace; never outside it. */
-  async resolveFile(workspace: string, filePath: string): Promise<string> {
+  /**
+   * Opens a workspace's directory by walking its name from the root. The caller owns the
+   * descriptor and must close it.
+   */
+  async openWorkspace(workspace: string, opts: { create?: boolean } = {}): Promise<DirFd> {
+    return this.#walk(parseWorkspaceName(workspace), opts.create ?? false);
+  }
+
+  /**
+   * Opens the directory that holds `filePath` in a workspace (created with its parents
+   * when `create`), and returns it with the file's own name: every later call on the file
+   * is made relative to this descriptor. The caller must close `dir`.
+   */
+  async openParent(
+    workspace: string,
+    filePath: string,
+    opts: { create?: boolean } = {},
+  ): Promise<{ dir: DirFd; name: string }> {
     const ws = parseWorkspaceName(workspace);
     const file = parseFilePath(filePath);
-    await this.#assertNoSymlinks([...ws, ...file], { allowMissing: true });
-    const abs = join(this.root, ...ws, ...file);
-    return abs;
+    const name = file.pop() as string; // parseFilePath never returns an empty list
+    const dir = await this.#walk([...ws, ...file], opts.create ?? false);
+    return { dir, name };
   }
 
-  /** True when the workspace directory exists. */
-  async exists(workspace: string): Promise<boolean> {
-    const segments = parseWorkspaceName(workspace);
-    try {
-      await this.#assertNoSymlinks(segments, { allowMissing: false });
-      return (await lstat(join(this.root, ...segments))).isDirectory();
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'not_found') return false;
-      throw err;
-    }
-  }
-
-  /** Every file under a workspace (recursive), symlinks skipped, paths relative to it. */
+  /** Every file under a workspace (recursive), links skipped, paths relative to it. */
   async list(workspace: string, opts: { recursive?: boolean } = {}): Promise<FileEntry[]> {
-    const segments = parseWorkspaceName(workspace);
-    await this.#assertNoSymlinks(segments, { allowMissing: false });
-    const base = join(this.root, ...segments);
-    return this.#walk(base, base, opts.recursive ?? true);
+    const dir = await this.openWorkspace(workspace);
+    try {
+      await dir.assertStillAt();
+      return (await this.#listDir(dir, '', opts.recursive ?? true, 0)).sort((a, b) =>
+        a.path.localeCompare(b.path),
+      );
+    } finally {
+      await dir.close();
+    }
   }
 
   /** Top-level directories of a root below the workspaces root (e.g. a user's workspaces). */
   async listWorkspaces(under = ''): Promise<FileEntry[]> {
-    const base = under ? join(this.root, ...parseWorkspaceName(under)) : this.root;
-    if (under) await this.#assertNoSymlinks(parseWorkspaceName(under), { allowMissing: true });
-    let names: import('node:fs').Dirent[];
+    let dir: DirFd;
     try {
-      names = await readdir(base, { withFileTypes: true });
+      dir = await this.#walk(under ? parseWorkspaceName(under) : [], false);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (err instanceof AppError && err.code === 'not_found') return [];
       throw err;
     }
-    const out: FileEntry[] = [];
-    for (const d of names) {
-      if (!d.isDirectory()) continue;
-      const st = await lstat(join(base, d.name));
-      out.push({ path: d.name, size: 0, mtime: st.mtime.toISOString(), type: 'directory' });
+    try {
+      const out: FileEntry[] = [];
+      for (const d of await readdir(dir.self(), { withFileTypes: true })) {
+        if (!d.isDirectory()) continue;
+        const st = await lstat(dir.at(d.name)).catch(() => undefined);
+        if (!st?.isDirectory()) continue;
+        out.push({ path: d.name, size: 0, mtime: st.mtime.toISOString(), type: 'directory' });
+      }
+      return out.sort((a, b) => a.path.localeCompare(b.path));
+    } finally {
+      await dir.close();
     }
-    return out.sort((a, b) => a.path.localeCompare(b.path));
   }
 
-  async #walk(base: string, dir: string, recursive: boolean): Promise<FileEntry[]> {
-    const out: FileEntry[] = [];
-    for (const d of await readdir(dir, { withFileTypes: true })) {
-      const abs = join(dir, d.name);
-      const rel = relative(base, abs).split(sep).join('/');
-      if (d.isSymbolicLink()) continue;
-      const st = await lstat(abs);
-      if (d.isDirectory()) {
-        if (recursive) out.push(...(await this.#walk(base, abs, true)));
-        else out.push({ path: rel, size: 0, mtime: st.mtime.toISOString(), type: 'directory' });
-      } else if (d.isFile()) {
-        out.push({ path: rel, size: st.size, mtime: st.mtime.toISOString(), type: 'file' });
+  async #walk(segments: string[], create: boolean): Promise<DirFd> {
+    let cur = await DirFd.openTrusted(this.#rootReal);
+    try {
+      for (const s of segments) {
+        const next = await cur.openDir(s, { create });
+        await cur.close();
+        cur = next;
       }
+      return cur;
+    } catch (err) {
+      await cur.close();
+      throw err;
     }
-    return out.sort((a, b) => a.path.localeCompare(b.path));
   }
 
   /**
-   * Walks the path one component at a time with lstat: any symlink is refused, so neither
-   * a link planted by an agent nor a race through one can lead outside the root.
+   * Lists one directory by descriptor. A name that is a link, or that became one (or
+   * vanished) since readdir saw it, is skipped: lstat and O_NOFOLLOW never step through it.
    */
-  async #assertNoSymlinks(segments: string[], opts: { allowMissing: boolean }): Promise<void> {
-    let cur = this.root;
-    for (const s of segments) {
-      cur = join(cur, s);
-      try {
-        const st = await lstat(cur);
-        if (st.isSymbolicLink()) throw new AppError('invalid_request', 'Path goes through a symbolic link');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-          if (opts.allowMissing) return;
-          throw new AppError('not_found', 'No such workspace or file');
+  async #listDir(dir: DirFd, prefix: string, recursive: boolean, depth: number): Promise<FileEntry[]> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir.self(), { withFileTypes: true });
+    } catch (err) {
+      if (depth > 0) return []; // a subdirectory removed while listing
+      throw err;
+    }
+    const out: FileEntry[] = [];
+    for (const d of entries) {
+      if (d.isSymbolicLink()) continue;
+      const rel = prefix ? `${prefix}/${d.name}` : d.name;
+      if (d.isDirectory() && recursive) {
+        if (depth + 1 >= MAX_LIST_DEPTH) continue;
+        const child = await dir.openDir(d.name).catch(() => undefined);
+        if (!child) continue;
+        try {
+          out.push(...(await this.#listDir(child, rel, true, depth + 1)));
+        } finally {
+          await child.close();
         }
-        throw err;
+        continue;
+      }
+      const st = await lstat(dir.at(d.name)).catch(() => undefined);
+      if (st?.isDirectory() && !recursive) {
+        out.push({ path: rel, size: 0, mtime: st.mtime.toISOString(), type: 'directory' });
+      } else if (st?.isFile()) {
+        out.push({ path: rel, size: st.size, mtime: st.mtime.toISOString(), type: 'file' });
       }
     }
-  }
-
-  async #assertInside(abs: string): Promise<void> {
-    const [real, rootReal] = await Promise.all([realpath(abs), realpath(this.root)]);
-    if (real !== rootReal && !real.startsWith(rootReal + sep)) {
-      throw new AppError('invalid_request', 'Path leaves the workspace');
-    }
+    return out;
   }
 }
-
-/** Flags for opening a file for reading that refuse a symlink planted at the last moment. */
-export const OPEN_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;

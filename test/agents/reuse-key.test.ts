@@ -22,9 +22,10 @@ test('a live process is only reused by the same owner with the same start-time s
   ]) {
     assert.notEqual(reuseKeyOf({ ...base, ...change }, 'm', access), key, JSON.stringify(change));
   }
-  // A rotated key or another endpoint starts a new process.
-  assert.notEqual(reuseKeyOf(base, 'm', { ...access, apiKey: 'k2' }), key);
-  assert.notEqual(reuseKeyOf(base, 'm', { ...access, baseUrl: 'http://other' }), key);
+  // The process holds a relay token, not the key: a rotated key keeps it reusable (the relay
+  // sends the new key), but a change of credential kind (API key → OAuth) does not.
+  assert.equal(reuseKeyOf(base, 'm', { ...access, apiKey: 'k2' }), key);
+  assert.notEqual(reuseKeyOf(base, 'm', { baseUrl: 'http://model', oauthToken: 'o' }), key);
 });
 
 test('only what a claim can carry goes to a pre-started spare', () => {

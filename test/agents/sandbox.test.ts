@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { isBwrapUsable } from '../../src/process/sandbox.ts';
 import type { RunSpec } from '../../src/runs/spec.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { skipWithout } from '../helpers/system-parts.ts';
 
 const SECRET = 'sandbox-test-secret-6d1f';
 
@@ -32,10 +32,9 @@ async function processesWith(marker: string): Promise<number[]> {
   return found;
 }
 
-describe('agent sandbox (bubblewrap)', () => {
+describe('agent sandbox (bubblewrap)', { skip: skipWithout('bubblewrap'), timeout: 240_000 }, () => {
   let t: TestApp;
   before(async () => {
-    assert.ok(isBwrapUsable(), 'bubblewrap is required for these tests: apt-get install -y bubblewrap');
     process.env.NEXTAUTH_SECRET = SECRET;
     t = await startTestApp({
       surfaces: [],
@@ -129,7 +128,7 @@ describe('agent sandbox (bubblewrap)', () => {
   });
 });
 
-describe('health of a sandboxed server', () => {
+describe('health of a sandboxed server', { skip: skipWithout('bubblewrap'), timeout: 120_000 }, () => {
   test('a fresh sandboxed server with POOL_SIZE=1 is healthy before any owner has run', async () => {
     const { healthSurface } = await import('../../src/surfaces/health/index.ts');
     const t = await startTestApp({

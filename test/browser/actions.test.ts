@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { skipWithout } from '../helpers/system-parts.ts';
 import { type BrowserTestApp, ok, startBrowserApp } from './browser-app.ts';
 
 /** PNG signature, then the IHDR chunk: width and height at bytes 16 and 20. */
@@ -13,7 +14,7 @@ function pngSize(png: Buffer): { width: number; height: number } {
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
 
-describe('browser actions', () => {
+describe('browser actions', { skip: skipWithout('chromium') }, () => {
   let t: BrowserTestApp;
   before(async () => {
     t = await startBrowserApp();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { skipWithout } from '../helpers/system-parts.ts';
 import { type BrowserTestApp, startBrowserApp, TOKEN } from './browser-app.ts';
 
 type ToolContent = Array<{ type: string; text?: string; data?: string; mimeType?: string }>;
@@ -22,7 +23,7 @@ async function callJson(client: Client, name: string, args: Record<string, unkno
   return JSON.parse(String(content[0]?.text)) as Record<string, unknown>;
 }
 
-describe('browser MCP server', () => {
+describe('browser MCP server', { skip: skipWithout('chromium') }, () => {
   let t: BrowserTestApp;
   before(async () => {
     t = await startBrowserApp({ STEALTHY_AUTO_BROWSE_NUM_REPLICAS: '2' });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isPublicAddress, NetGuard } from '../../src/browser/net-guard.ts';
+import { skipWithout } from '../helpers/system-parts.ts';
 import { type BrowserTestApp, ok, startBrowserApp } from './browser-app.ts';
 import { type FixtureServer, startFixtureServer } from './fixture-server.ts';
 
@@ -63,7 +64,7 @@ describe('navigation guard: addresses', () => {
  * "internal service" is a second server on 127.0.0.2, which it does not. Chromium and the
  * egress proxy see real loopback addresses; only the classification is the test's.
  */
-describe('private-network guard: browser', () => {
+describe('private-network guard: browser', { skip: skipWithout('chromium') }, () => {
   let t: BrowserTestApp;
   let internal: FixtureServer;
   before(async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { skipWithout } from '../helpers/system-parts.ts';
 import { type BrowserTestApp, ok, startBrowserApp } from './browser-app.ts';
 
 interface QueueStatus {
@@ -21,7 +22,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10
   }
 }
 
-describe('replicas: stickiness and crash replacement', () => {
+describe('replicas: stickiness and crash replacement', { skip: skipWithout('chromium') }, () => {
   let t: BrowserTestApp;
   before(async () => {
     t = await startBrowserApp({ STEALTHY_AUTO_BROWSE_NUM_REPLICAS: '2' });
@@ -92,7 +93,7 @@ describe('replicas: stickiness and crash replacement', () => {
   });
 });
 
-describe('replicas: one request at a time, bounded queue', () => {
+describe('replicas: one request at a time, bounded queue', { skip: skipWithout('chromium') }, () => {
   let t: BrowserTestApp;
   before(async () => {
     t = await startBrowserApp({

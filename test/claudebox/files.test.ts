@@ -4,6 +4,13 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestApp } from '../helpers/app.ts';
+import {
+  assertHostDirIntact,
+  isHostPasswd,
+  makeHostDir,
+  repeatConcurrently,
+  startSymlinkSwapper,
+} from '../workspaces/symlink-swapper.ts';
 import { AUTH, rawRequest, run, startClaudeboxApp } from './claudebox-app.ts';
 
 const PNG = Buffer.from(
@@ -207,5 +214,100 @@ describe('claudebox files API', () => {
       ['ok.txt'],
       'links are never listed',
     );
+  });
+
+  it('never follows a directory swapped for a link to /etc mid-request (1,000 GETs, lists)', async () => {
+    const mine = 'workspace copy, not the host\n';
+    assert.equal((await put(t, 'race/dd/passwd', mine)).status, 201);
+    const hostPasswd = await readFile('/etc/passwd', 'utf8');
+    const isHost = (text: string) => isHostPasswd(text, hostPasswd);
+    const swapper = startSymlinkSwapper({
+      workspaceDir: join(t.dataDir, 'workspaces/users/claudebox/race'),
+      name: 'dd',
+      target: '/etc',
+    });
+    let hits = 0;
+    let served = 0;
+    let swaps = 0;
+    const statuses = new Set<number>();
+    try {
+      await repeatConcurrently(1000, 4, async (i) => {
+        const res = await fetch(`${t.url}/claudebox/files/race/dd/passwd`, { headers: AUTH });
+        const text = await res.text();
+        statuses.add(res.status);
+        if (isHost(text)) hits++;
+        else if (res.status === 200 && text === mine) served++;
+        if (i % 10 === 0) {
+          const list = await fetch(`${t.url}/claudebox/files/race`, { headers: AUTH });
+          const body = await list.text();
+          if (isHost(body)) hits++;
+          if (list.status === 200) {
+            for (const f of (JSON.parse(body) as { files: Array<{ path: string }> }).files) {
+              if (!['dd/passwd', 'dd.parked/passwd'].includes(f.path)) hits++;
+            }
+          }
+        }
+      });
+    } finally {
+      swaps = await swapper.stop();
+    }
+    assert.ok(swaps > 0, 'the swap loop ran');
+    assert.equal(hits, 0, 'no response carried host content or host file names');
+    assert.ok(served > 0, 'reads that met the real directory were served');
+    // 400: a link met on the way; 404: `dd` missing at that instant; 409: `dd` moved mid-call.
+    for (const status of statuses) assert.ok([200, 400, 404, 409].includes(status), `status ${status}`);
+  });
+
+  /**
+   * `dd` in workspace `ws` swaps with a link to a host directory holding canary.txt and
+   * victim.txt while `request` runs 1,000 times, 4 at a time; the host directory must come out
+   * exactly as it went in. Returns how many requests answered `okStatus`.
+   */
+  async function underSwaps(
+    ws: string,
+    okStatus: number,
+    allowed: number[],
+    request: (i: number) => Promise<Response>,
+  ): Promise<number> {
+    const host = join(t.dataDir, `host-${ws}`);
+    await makeHostDir(host);
+    assert.equal((await put(t, `${ws}/dd/victim.txt`, 'workspace victim')).status, 201);
+    const swapper = startSymlinkSwapper({
+      workspaceDir: join(t.dataDir, 'workspaces/users/claudebox', ws),
+      name: 'dd',
+      target: host,
+      restore: { file: 'victim.txt', text: 'workspace victim' },
+    });
+    let swaps = 0;
+    let ok = 0;
+    const statuses = new Set<number>();
+    try {
+      await repeatConcurrently(1000, 4, async (i) => {
+        const res = await request(i);
+        await res.arrayBuffer();
+        statuses.add(res.status);
+        if (res.status === okStatus) ok++;
+      });
+    } finally {
+      swaps = await swapper.stop();
+    }
+    assert.ok(swaps > 0, 'the swap loop ran');
+    await assertHostDirIntact(host);
+    for (const status of statuses) assert.ok([okStatus, ...allowed].includes(status), `status ${status}`);
+    return ok;
+  }
+
+  it('never writes outside through a directory swapped for a link mid-PUT', async () => {
+    const written = await underSwaps('race-put', 201, [400, 404, 409], (i) =>
+      put(t, 'race-put/dd/canary.txt', `pwned ${i}`),
+    );
+    assert.ok(written > 0, 'writes that met the real directory went through');
+  });
+
+  it('never deletes outside through a directory swapped for a link mid-DELETE', async () => {
+    const deleted = await underSwaps('race-delete', 200, [400, 404, 409], () =>
+      fetch(`${t.url}/claudebox/files/race-delete/dd/victim.txt`, { method: 'DELETE', headers: AUTH }),
+    );
+    assert.ok(deleted > 0, 'deletes that met the real directory went through');
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import type { RecordedRequest } from '../../src/fake-model/recorder.ts';
+import { credentialDigest } from '../../src/fake-model/recorder.ts';
 import { type FakeModel, startFakeModel } from '../../src/fake-model/server.ts';
 import { claudeboxSurface } from '../../src/surfaces/claudebox/index.ts';
 import { mcpSurface } from '../../src/surfaces/mcp/index.ts';
@@ -78,6 +79,11 @@ describe('GLM models through Z.ai and the /claudebox-zai/ instance', () => {
     assert.ok(calls.every((c) => c.body.model === 'glm-4.7'));
     // The key travels as x-api-key (the recorder redacts it), never as an OAuth bearer.
     assert.equal(calls[0]?.headers['x-api-key'], '[redacted]');
+    assert.equal(
+      calls[0]?.credentialDigests['x-api-key'],
+      credentialDigest(ZAI_KEY),
+      'the real key, added by the relay',
+    );
     assert.equal(calls[0]?.headers.authorization, undefined);
     assert.deepEqual(messageCalls(t.fake), [], 'the Anthropic-side model got nothing');
     assert.ok(existsSync(join(t.dataDir, 'workspaces', 'users', 'claudebox-zai', 'default')));
@@ -145,7 +151,7 @@ describe('GLM models through Z.ai and the /claudebox-zai/ instance', () => {
     assert.equal((await call('/claudebox-zai/health', 'nobody')).status, 200);
   });
 
-  it('keeps the Z.ai key out of agent command lines and error bodies', async () => {
+  it('keeps the Z.ai key out of agents entirely, and out of error bodies', async () => {
     const pending = runAt('/claudebox-zai', ZAI, { prompt: '[[sleep:2500]] slow', workspace: 'slow' });
     let pids: number[] = [];
     for (let i = 0; i < 50 && pids.length === 0; i += 1) {
@@ -160,7 +166,7 @@ describe('GLM models through Z.ai and the /claudebox-zai/ instance', () => {
       assert.ok(!cmdline.includes(ZAI_KEY), `the key is in the cmdline of ${pid}`);
       hasKeyInEnv ||= environ.includes(ZAI_KEY);
     }
-    assert.ok(hasKeyInEnv, 'the agent holds the key in its environment, where its model client reads it');
+    assert.ok(!hasKeyInEnv, 'no agent holds the key: the model relay adds it to each call');
     assert.equal((await pending).status, 200);
 
     const failed = await runAt('/claudebox-zai', ZAI, { prompt: '[[error:400]]', workspace: 'bad' });

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type Surface } from '../../src/app.ts';
+import type { NetGuard } from '../../src/browser/net-guard.ts';
 import { ConfigSource } from '../../src/config/index.ts';
 import { type AppDeps, closeDeps, createDeps } from '../../src/deps.ts';
 import { type FakeModel, startFakeModel } from '../../src/fake-model/server.ts';
@@ -28,6 +29,8 @@ export async function startTestApp(opts: {
   surfaces: readonly Surface[];
   env?: Record<string, string | undefined>;
   dataDir?: string;
+  /** Which addresses agents' egress treats as public (a local stand-in for a public site). */
+  agentNetGuard?: NetGuard;
 }): Promise<TestApp> {
   const temp = opts.dataDir ? undefined : await makeTempDir();
   const dataDir = opts.dataDir ?? temp?.dir ?? '';
@@ -40,7 +43,10 @@ export async function startTestApp(opts: {
   const config = ConfigSource.fromValues(env);
   const fake = await startFakeModel();
   const logger = createLogger(config.current().LOG_LEVEL);
-  const deps = await createDeps(config, logger, { fakeModelUrl: fake.url });
+  const deps = await createDeps(config, logger, {
+    fakeModelUrl: fake.url,
+    ...(opts.agentNetGuard ? { agentNetGuard: opts.agentNetGuard } : {}),
+  });
   await deps.runs.recover();
   void deps.backend.warm();
   const app = await buildApp(deps, opts.surfaces);

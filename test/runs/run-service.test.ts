@@ -206,13 +206,20 @@ describe('RunService limits', () => {
     // Simulate a crash: rows as a killed server leaves them.
     const repo = (await import('../../src/runs/repository.ts')).RunRepository;
     const r = new repo(first.deps.db);
-    await r.insert('crashed-running', spec({ workspace: 'users/c/x', prompt: 'x' }), Date.now() - 2000, null);
+    await r.insert(
+      'crashed-running',
+      spec({ workspace: 'users/c/x', prompt: 'x' }),
+      Date.now() - 2000,
+      null,
+      'none',
+    );
     await r.markRunning('crashed-running', Date.now() - 1000);
     await r.insert(
       'crashed-queued',
       spec({ workspace: 'users/c/y', prompt: 'picked up again' }),
       Date.now(),
       null,
+      'none',
     );
     await first.app.close();
     await first.deps.backend.close();

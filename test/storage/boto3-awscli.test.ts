@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestApp } from '../helpers/app.ts';
+import { skipWithout } from '../helpers/system-parts.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 import { requireAwsCli, requirePythonWithBoto3, runTool } from './cli-tools.ts';
 import { KEYS, startStorageApp } from './storage-app.ts';
@@ -42,7 +43,9 @@ describe('storage with boto3 and awscli', () => {
     await temp.cleanup();
   });
 
-  it('runs the seed boto3 snippet (upload_file of 9 MB goes multipart)', async () => {
+  it('runs the seed boto3 snippet (upload_file of 9 MB goes multipart)', {
+    skip: skipWithout('boto3'),
+  }, async () => {
     const python = await requirePythonWithBoto3();
     // A PNG signature followed by 9 MB: over boto3's 8 MB multipart threshold.
     const image = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(9 * 1024 * 1024)]);
@@ -68,7 +71,9 @@ describe('storage with boto3 and awscli', () => {
     assert.equal(res.status, 404);
   });
 
-  it('boto3 presigned URL and a key with odd characters round-trip', async () => {
+  it('boto3 presigned URL and a key with odd characters round-trip', {
+    skip: skipWithout('boto3'),
+  }, async () => {
     const python = await requirePythonWithBoto3();
     const script = `import boto3, sys
 from botocore.config import Config
@@ -88,7 +93,7 @@ print(s3.generate_presigned_url("get_object", Params={"Bucket": "private", "Key"
     assert.equal(await res.text(), 'odd');
   });
 
-  it('awscli s3 cp, ls, presign and rm', async () => {
+  it('awscli s3 cp, ls, presign and rm', { skip: skipWithout('awscli') }, async () => {
     const aws = await requireAwsCli();
     const env = {
       AWS_ACCESS_KEY_ID: 'uploads',

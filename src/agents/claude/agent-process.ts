@@ -1,6 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import type { Query, SDKUserMessage, SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
+import type { RelayGrant } from '../../egress/model-relay.ts';
 import { killGroup, spawnInGroup } from '../../process/process-group.ts';
+import type { SandboxCommand } from '../../process/sandbox.ts';
 import type { RunEvent } from '../../runs/events.ts';
 import type { Channel } from './channel.ts';
 import { translateSdkMessage } from './translate.ts';
@@ -12,11 +15,18 @@ import { translateSdkMessage } from './translate.ts';
  */
 export function groupSpawner(
   onSpawn: (child: ChildProcess) => void,
-  wrap?: (command: string, args: string[], cwd: string | undefined) => { command: string; args: string[] },
+  wrap?: (command: string, args: string[], cwd: string | undefined) => SandboxCommand,
 ): (opts: SpawnOptions) => SpawnedProcess {
   return (opts) => {
-    const cmd = wrap ? wrap(opts.command, opts.args, opts.cwd) : { command: opts.command, args: opts.args };
-    const child = spawnInGroup(cmd.command, cmd.args, { cwd: opts.cwd, env: opts.env });
+    const cmd = wrap
+      ? wrap(opts.command, opts.args, opts.cwd)
+      : { command: opts.command, args: opts.args, fds: [] };
+    let child: ChildProcess;
+    try {
+      child = spawnInGroup(cmd.command, cmd.args, { cwd: opts.cwd, env: opts.env, fds: cmd.fds });
+    } finally {
+      for (const fd of cmd.fds) closeSync(fd);
+    }
     onSpawn(child);
     opts.signal.addEventListener('abort', () => child.pid !== undefined && killGroup(child.pid), {
       once: true,
@@ -56,6 +66,8 @@ export class AgentProcess {
     private readonly query: Query,
     private readonly input: Channel<SDKUserMessage>,
     child: ChildProcess | undefined,
+    /** The relay token this process holds (honoured only while one of its runs is active). */
+    readonly grant: RelayGrant,
     private readonly onDeath: (p: AgentProcess) => void,
   ) {
     this.#child = child;

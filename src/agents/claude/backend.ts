@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { type Options, query, type SDKUserMessage } from '@anthropic-ai/claude-agent-sdk';
 import type { Logger } from 'pino';
+import type { ModelRelay, RelayGrant } from '../../egress/model-relay.ts';
 import { bwrapCommand, type SandboxPolicy } from '../../process/sandbox.ts';
 import type { RunEvent } from '../../runs/events.ts';
 import type { AgentBackend, AgentRunRequest, ModelProvider, PoolState } from '../types.ts';
@@ -37,6 +38,10 @@ export interface ClaudeBackendOptions {
   logger: Logger;
   /** Run every agent under bubblewrap with this policy; undefined runs them unconfined. */
   sandbox?: SandboxPolicy;
+  /** The model relay that hands each process its token, and how agents reach it. */
+  relay: ModelRelay;
+  /** The relay's URL as an agent sees it, and the egress proxy's (sandboxed agents only). */
+  endpoint: { baseUrl: string; proxyUrl?: string };
 }
 
 /**
@@ -86,7 +91,8 @@ export class ClaudeBackend implements AgentBackend {
     return new SpareRegistry({
       size: this.opts.poolSize,
       agentDir: this.opts.agentDir,
-      hostOptions: (home) => this.#hostOptions(home, this.opts.modelAccess('anthropic')),
+      hostOptions: (home, grant) => this.#hostOptions(home, this.opts.modelAccess('anthropic'), grant),
+      grant: () => this.#grant('anthropic'),
       logger: this.opts.logger,
       ...(this.opts.sandbox ? { sandbox: this.opts.sandbox } : {}),
     });
@@ -108,7 +114,7 @@ export class ClaudeBackend implements AgentBackend {
     let servedBy = 'live process';
     let isPromptQueued = false;
     if (!proc && !signal.aborted && isClaimable(req)) {
-      proc = await this.#claim(req, key, access);
+      proc = await this.#claim(req, key);
       isPromptQueued = proc !== undefined;
       servedBy = 'warm spare';
     }
@@ -123,9 +129,17 @@ export class ClaudeBackend implements AgentBackend {
     this.#spares.noteOwner(req);
     if (!this.#generationOf.has(proc)) this.#generationOf.set(proc, this.#generation);
     this.#busy.add(proc);
+    proc.grant.begin();
     try {
-      yield* proc.turn(isPromptQueued ? undefined : req.prompt, signal);
+      for await (const ev of proc.turn(isPromptQueued ? undefined : req.prompt, signal)) {
+        // The relay's record of this run's model calls, before the run's last word.
+        if (ev.type === 'result' || ev.type === 'error') {
+          for (const call of proc.grant.end()) yield { type: 'model_call', call };
+        }
+        yield ev;
+      }
     } finally {
+      proc.grant.end();
       this.#busy.delete(proc);
       if (signal.aborted || !proc.isAlive) proc.kill();
       else this.#park(proc);
@@ -160,14 +174,13 @@ export class ClaudeBackend implements AgentBackend {
     return match;
   }
 
-  async #claim(req: AgentRunRequest, key: string, access: ModelAccess): Promise<AgentProcess | undefined> {
+  async #claim(req: AgentRunRequest, key: string): Promise<AgentProcess | undefined> {
     const spare = this.#spares.take(req);
     if (!spare) return undefined;
     await setUserMemory(spare.home, req.userMemory);
     await linkTranscripts(spare.home, transcriptsDir(this.opts.agentDir, req.owner));
     const input = new Channel<SDKUserMessage>();
     input.push(userMessage(req.prompt));
-    const token = access.oauthToken;
     const q = spare.spare.claim({
       prompt: input,
       options: {
@@ -177,7 +190,6 @@ export class ClaudeBackend implements AgentBackend {
         title: 'agentgate run',
         ...(req.appendSystemPrompt ? { appendSystemPrompt: req.appendSystemPrompt } : {}),
         ...(req.effort ? { settings: { effortLevel: req.effort } } : {}),
-        ...(token ? { env: { CLAUDE_CODE_OAUTH_TOKEN: token } } : {}),
       },
     });
     try {
@@ -188,12 +200,15 @@ export class ClaudeBackend implements AgentBackend {
         // The prompt did not run: discard the spare and let the caller start cold.
         this.opts.logger.warn({ reason }, 'spare claim refused; starting cold');
         spare.spare.close();
+        spare.grant.revoke();
         input.end();
         void removeAgentHome(spare.home);
         return undefined;
       }
     }
-    return new AgentProcess(spare.id, spare.home, key, q, input, spare.child, (p) => this.#onDeath(p));
+    return new AgentProcess(spare.id, spare.home, key, q, input, spare.child, spare.grant, (p) =>
+      this.#onDeath(p),
+    );
   }
 
   async #cold(req: AgentRunRequest, key: string, access: ModelAccess): Promise<AgentProcess> {
@@ -203,8 +218,9 @@ export class ClaudeBackend implements AgentBackend {
     const input = new Channel<SDKUserMessage>();
     input.push(userMessage(req.prompt));
     const holder: { child?: ChildProcess; proc?: AgentProcess } = {};
+    const grant = this.#grant(req.provider ?? 'anthropic');
     const options: Options = {
-      ...this.#hostOptions(home, access),
+      ...this.#hostOptions(home, access, grant),
       cwd: req.cwd,
       model: req.model ?? access.defaultModel ?? this.opts.defaultModel,
       title: 'agentgate run',
@@ -232,7 +248,7 @@ export class ClaudeBackend implements AgentBackend {
       ),
     };
     const q = query({ prompt: input, options });
-    holder.proc = new AgentProcess(id, home, key, q, input, holder.child, (p) => this.#onDeath(p));
+    holder.proc = new AgentProcess(id, home, key, q, input, holder.child, grant, (p) => this.#onDeath(p));
     return holder.proc;
   }
 
@@ -243,9 +259,18 @@ export class ClaudeBackend implements AgentBackend {
       bwrapCommand(policy, writable, cwd, command, args);
   }
 
-  #hostOptions(home: string, access: ModelAccess): Options {
+  /** A relay token for a new process of this provider; the relay reads the credential per call. */
+  #grant(provider: ModelProvider): RelayGrant {
+    return this.opts.relay.grant(() => this.opts.modelAccess(provider));
+  }
+
+  #hostOptions(home: string, access: ModelAccess, grant: RelayGrant): Options {
     return {
-      env: buildAgentEnv(this.opts.passThroughEnv, home, access),
+      env: buildAgentEnv(this.opts.passThroughEnv, home, access, {
+        ...this.opts.endpoint,
+        token: grant.token,
+        kind: grant.kind,
+      }),
       // Headless: never wait on a permission prompt nobody can answer.
       permissionMode: 'bypassPermissions',
       allowDangerouslySkipPermissions: true,
@@ -283,6 +308,7 @@ export class ClaudeBackend implements AgentBackend {
 
   #onDeath(p: AgentProcess): void {
     this.#live.delete(p);
+    p.grant.revoke();
     void removeAgentHome(p.home);
   }
 }

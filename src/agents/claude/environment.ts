@@ -17,15 +17,28 @@ export interface ModelAccess {
   familyModels?: { haiku: string; sonnet: string; opus: string };
 }
 
+/** Where an agent process sends its model calls and its other traffic, and the token it holds. */
+export interface AgentEndpoint {
+  /** The relay's URL as the agent reaches it (the in-sandbox bridge, or a loopback port). */
+  baseUrl: string;
+  /** The egress proxy for everything else (sandboxed agents only: they have no other way out). */
+  proxyUrl?: string;
+  /** The per-process relay token, valid only while a run is active on the process. */
+  token: string;
+  kind: 'api_key' | 'oauth';
+}
+
 /**
  * The whole environment of an agent process, built from scratch: only the pass-through
- * variables (config's agentPassThroughEnv) and what is set here. Gateway secrets —
- * API_KEYS, NEXTAUTH_SECRET, CLAUDEBOX_API_TOKEN, storage keys, … — never reach it.
+ * variables (config's agentPassThroughEnv) and what is set here. No gateway secret and no
+ * model credential ever reaches it: the model endpoint is the server's relay, and the only
+ * credential is a token the relay honours while one of this process's runs is active.
  */
 export function buildAgentEnv(
   passThrough: Record<string, string | undefined>,
   home: string,
   model: ModelAccess,
+  endpoint: AgentEndpoint,
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, v] of Object.entries(passThrough)) {
@@ -40,13 +53,17 @@ export function buildAgentEnv(
   // No title-generation call per prompt (it doubles model calls) and no update checks.
   env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = '1';
   env.DISABLE_AUTOUPDATER = '1';
-  // CLAUDE_CODE_SUBPROCESS_ENV_SCRUB would hide the model credential from Bash, but it
-  // needs bubblewrap and forces the default permission mode (tools then wait on prompts
-  // no one can answer), so it is left off: the model credential is the one secret an
-  // agent holds, as with any Claude Code install.
-  if (model.baseUrl) env.ANTHROPIC_BASE_URL = model.baseUrl;
-  if (model.apiKey) env.ANTHROPIC_API_KEY = model.apiKey;
-  if (model.oauthToken && !model.apiKey) env.CLAUDE_CODE_OAUTH_TOKEN = model.oauthToken;
+  env.ANTHROPIC_BASE_URL = endpoint.baseUrl;
+  // The token mirrors the upstream credential's kind, so Claude Code sends the headers it
+  // would send upstream and the relay only swaps the credential.
+  if (endpoint.kind === 'oauth') env.CLAUDE_CODE_OAUTH_TOKEN = endpoint.token;
+  else env.ANTHROPIC_API_KEY = endpoint.token;
+  if (endpoint.proxyUrl) {
+    for (const name of ['HTTPS_PROXY', 'HTTP_PROXY', 'https_proxy', 'http_proxy', 'ALL_PROXY', 'all_proxy'])
+      env[name] = endpoint.proxyUrl;
+    env.NO_PROXY = '127.0.0.1,localhost,::1';
+    env.no_proxy = env.NO_PROXY;
+  }
   if (model.familyModels) {
     env.ANTHROPIC_DEFAULT_HAIKU_MODEL = model.familyModels.haiku;
     env.ANTHROPIC_DEFAULT_SONNET_MODEL = model.familyModels.sonnet;

@@ -8,17 +8,17 @@ import type { ModelAccess } from './environment.ts';
  * system prompt, schema, memory or tools.
  */
 export function reuseKeyOf(req: AgentRunRequest, defaultModel: string, access: ModelAccess): string {
+  const credentialKind = access.oauthToken && !access.apiKey ? 'oauth' : 'api_key';
   return createHash('sha256')
     .update(
       JSON.stringify([
         req.owner,
         req.cwd,
-        // The model endpoint and its key are in the process's env, fixed at start: a rotated
-        // key (e.g. ZAI_API_KEY after SIGHUP) must not reuse a process holding the old one.
-        // Only this digest of the key is kept.
+        // The process holds a relay token, never the key: the relay reads the provider's
+        // current credential at every call, so a rotated key applies at once. What is fixed
+        // at start is the provider and the kind of credential the token imitates.
         req.provider ?? 'anthropic',
-        access.baseUrl ?? null,
-        access.apiKey ?? null,
+        credentialKind,
         req.model ?? defaultModel,
         req.systemPrompt ?? null,
         req.appendSystemPrompt ?? null,

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { type Options, prewarm, type SpareProcess } from '@anthropic-ai/claude-agent-sdk';
 import type { Logger } from 'pino';
+import type { RelayGrant } from '../../egress/model-relay.ts';
 import { killGroup } from '../../process/process-group.ts';
 import { groupSpawner } from './agent-process.ts';
 import { createAgentHome, removeAgentHome } from './environment.ts';
@@ -11,12 +12,15 @@ export interface Spare {
   home: string;
   spare: SpareProcess;
   child: ChildProcess | undefined;
+  grant: RelayGrant;
 }
 
 export interface SparePoolOptions {
   size: number;
   agentDir: string;
-  hostOptions: (home: string) => Options;
+  hostOptions: (home: string, grant: RelayGrant) => Options;
+  /** A relay token for each new spare. */
+  grant: () => RelayGrant;
   logger: Logger;
   /** The one owner these spares may serve (their transcripts and sandbox are that owner's); undefined: any. */
   owner?: string;
@@ -77,17 +81,18 @@ export class SparePool {
     const id = randomUUID();
     let home: string | undefined;
     let child: ChildProcess | undefined;
+    const grant = this.opts.grant();
     try {
       home = await createAgentHome(this.opts.agentDir, id, this.opts.owner);
       const spare = await prewarm({
         options: {
-          ...this.opts.hostOptions(home),
+          ...this.opts.hostOptions(home, grant),
           spawnClaudeCodeProcess: groupSpawner((c) => {
             child = c;
           }, this.opts.wrap?.(home)),
         },
       });
-      const entry: Spare = { id, home, spare, child };
+      const entry: Spare = { id, home, spare, child, grant };
       this.#failures = 0;
       if (this.#isClosed) {
         discard(entry);
@@ -97,6 +102,7 @@ export class SparePool {
       this.#ready.push(entry);
       void spare.exited.then(() => this.#onExit(entry));
     } catch (err) {
+      grant.revoke();
       this.#failures += 1;
       if (child?.pid !== undefined) killGroup(child.pid);
       if (home) await removeAgentHome(home);
@@ -119,6 +125,7 @@ export class SparePool {
     const i = this.#ready.indexOf(entry);
     if (i < 0) return; // claimed: its life is the run's now
     this.#ready.splice(i, 1);
+    entry.grant.revoke();
     void removeAgentHome(entry.home);
     this.opts.logger.warn({ spare: entry.id }, 'parked agent spare exited; replacing it');
     void this.fill();
@@ -126,6 +133,7 @@ export class SparePool {
 }
 
 function discard(s: Spare): void {
+  s.grant.revoke();
   try {
     s.spare.close();
   } catch {

@@ -1,6 +1,7 @@
 import { sep } from 'node:path';
 import type { Options } from '@anthropic-ai/claude-agent-sdk';
 import type { Logger } from 'pino';
+import type { RelayGrant } from '../../egress/model-relay.ts';
 import { bwrapCommand, type SandboxPolicy } from '../../process/sandbox.ts';
 import { transcriptsDir } from './environment.ts';
 import { type Spare, SparePool } from './spare-pool.ts';
@@ -8,7 +9,8 @@ import { type Spare, SparePool } from './spare-pool.ts';
 export interface SpareRegistryOptions {
   size: number;
   agentDir: string;
-  hostOptions: (home: string) => Options;
+  hostOptions: (home: string, grant: RelayGrant) => Options;
+  grant: () => RelayGrant;
   logger: Logger;
   sandbox?: SandboxPolicy;
 }
@@ -38,6 +40,7 @@ export class SpareRegistry {
           size: opts.size,
           agentDir: opts.agentDir,
           hostOptions: opts.hostOptions,
+          grant: opts.grant,
           logger: opts.logger,
         });
   }
@@ -70,6 +73,7 @@ export class SpareRegistry {
       size: 1,
       agentDir: this.opts.agentDir,
       hostOptions: this.opts.hostOptions,
+      grant: this.opts.grant,
       logger: this.opts.logger,
       owner: req.owner,
       wrap: (home) => (command, args, cwd) =>

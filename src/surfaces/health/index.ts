@@ -13,6 +13,9 @@ export function engineHealth(deps: AppDeps) {
     status: isHealthy ? 'ok' : 'degraded',
     isHealthy,
     model: { method, isFake: deps.modelAuth.isFake, default: deps.config.current().CLAUDE_MODEL },
+    // Which confinement agents run under: `bwrap`, or `none` (see sandboxNote).
+    sandbox: deps.sandbox.name,
+    ...(deps.sandbox.reason ? { sandboxNote: sandboxNote(deps.sandbox) } : {}),
     pool,
     queue,
   };
@@ -25,3 +28,9 @@ export const healthSurface: Surface = async (app, deps) => {
     return reply.status(health.isHealthy ? 200 : 503).send(health);
   });
 };
+
+function sandboxNote(s: AppDeps['sandbox']): string {
+  return s.isLoopbackOnly
+    ? `agents run unconfined (${s.reason}); runs are served to local, unproxied callers only`
+    : `agents run unconfined (${s.reason})`;
+}
