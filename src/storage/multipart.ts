@@ -18,6 +18,8 @@ interface UploadRecord {
 
 export interface PartRecord {
   partNumber: number;
+  /** This copy's content file in the upload's dir: each upload of a part gets its own. */
+  file: string;
   etag: string;
   size: number;
   lastModifiedMs: number;
@@ -73,17 +75,28 @@ export class MultipartUploads {
     const file = await ingestToTemp(body, await this.#store.tempDir(bucket), checks);
     const part: PartRecord = {
       partNumber,
+      file: `${partNumber}.${randomBytes(8).toString('hex')}`,
       etag: `"${file.md5Hex}"`,
       size: file.size,
       lastModifiedMs: this.#store.clock.now(),
     };
+    // A part may be sent again (a retry, or a client changing its mind): the last copy wins.
+    // Each copy has its own content file and its record is swapped in by one rename, so the
+    // record always names content of exactly its size, even when two copies race.
+    const recordPath = join(dir, `${partNumber}.json`);
+    const previous = await readPartRecord(recordPath);
+    const recordTemp = join(dir, `${part.file}.tmp`);
     try {
-      await rename(file.path, join(dir, String(partNumber)));
-      await writeFile(join(dir, `${partNumber}.json`), JSON.stringify(part));
+      await rename(file.path, join(dir, part.file));
+      await writeFile(recordTemp, JSON.stringify(part));
+      await rename(recordTemp, recordPath);
     } catch (err) {
       await unlink(file.path).catch(() => {});
+      await unlink(join(dir, part.file)).catch(() => {});
+      await unlink(recordTemp).catch(() => {});
       throw err;
     }
+    if (previous && previous.file !== part.file) await unlink(join(dir, previous.file)).catch(() => {});
     return part;
   }
 
@@ -92,7 +105,8 @@ export class MultipartUploads {
     const parts: PartRecord[] = [];
     for (const name of await readdir(dir)) {
       if (!/^\d+\.json$/.test(name)) continue;
-      parts.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as PartRecord);
+      const part = await readPartRecord(join(dir, name));
+      if (part) parts.push(part);
     }
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
@@ -136,11 +150,14 @@ export class MultipartUploads {
       }
       parts.push(part);
     }
-    const tempPath = join(await this.#store.tempDir(bucket), `${uploadId}.complete`);
+    const tempPath = join(
+      await this.#store.tempDir(bucket),
+      `${uploadId}.${randomBytes(8).toString('hex')}.complete`,
+    );
     const out = createWriteStream(tempPath);
     try {
       for (const part of parts) {
-        await pipeline(createReadStream(join(dir, String(part.partNumber))), out, { end: false });
+        await pipeline(createReadStream(join(dir, part.file)), out, { end: false });
       }
       await new Promise<void>((resolve, reject) =>
         out.end((err?: Error | null) => (err ? reject(err) : resolve())),
@@ -173,6 +190,14 @@ export class MultipartUploads {
     }
     if (record.key !== key) throw noSuchUpload();
     return dir;
+  }
+}
+
+async function readPartRecord(path: string): Promise<PartRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as PartRecord;
+  } catch {
+    return undefined;
   }
 }
 

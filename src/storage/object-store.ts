@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import type { ReadStream } from 'node:fs';
+import {
+  type FileHandle,
+  mkdir,
+  open as openFile,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.ts';
@@ -37,7 +47,7 @@ export interface NewVersion {
 export interface OpenObject {
   meta: ObjectMeta;
   range: { start: number; end: number } | undefined;
-  /** Holds the key's read lock until it closes. */
+  /** Reads the opened version (no lock held); closes its descriptor when it ends or is destroyed. */
   stream: ReadStream;
 }
 
@@ -161,31 +171,44 @@ export class ObjectStore {
   }
 
   /**
-   * Opens a key for reading; `rangeOf` picks an inclusive byte range from the size of the
-   * version actually opened (it may throw, e.g. for an unsatisfiable range).
+   * Opens a key for reading. `prepare` sees the version actually opened and returns the
+   * inclusive byte range to read (it may throw: a failed precondition, an unsatisfiable
+   * range). The key's read lock is held only until the file is open: a version's content
+   * file never changes and a replaced one is unlinked, not rewritten, so an open descriptor
+   * keeps reading the version it opened however slowly its client reads (or never does).
+   * The caller owns the stream and must consume or destroy it.
    */
   async open(
     bucket: string,
     key: string,
-    rangeOf?: (size: number) => { start: number; end: number } | undefined,
+    prepare?: (meta: ObjectMeta) => { start: number; end: number } | undefined,
   ): Promise<OpenObject> {
     const state = await this.#bucket(bucket);
     const hold = await this.#locks.read(`${bucket}/${key}`);
-    const meta = state.objects.get(key);
-    let range: { start: number; end: number } | undefined;
+    let handle: FileHandle | undefined;
     try {
+      const meta = state.objects.get(key);
       if (!meta || this.#isExpired(meta)) {
         throw new StorageError('not_found', 'NoSuchKey', 'The specified key does not exist.');
       }
-      range = rangeOf?.(meta.size);
+      const range = prepare?.(meta);
+      handle = await openFile(join(state.dir, 'data', meta.file), 'r');
+      // A short file would promise a Content-Length it cannot deliver: the client would wait forever.
+      const { size } = await handle.stat();
+      if (size !== meta.size) {
+        throw new AppError(
+          'internal',
+          `Stored content of ${bucket}/${key} is ${size} bytes, not ${meta.size}`,
+        );
+      }
+      const stream = handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+      return { meta, range, stream };
     } catch (err) {
-      hold.release();
+      await handle?.close().catch(() => {});
       throw err;
+    } finally {
+      hold.release();
     }
-    const stream = createReadStream(join(state.dir, 'data', meta.file), range ?? {});
-    stream.once('close', () => hold.release());
-    hold.signal.addEventListener('abort', () => stream.destroy(hold.signal.reason as Error), { once: true });
-    return { meta, range, stream };
   }
 
   /** Deletes a key; true when it existed. */

@@ -55,8 +55,8 @@ export async function getObject(ctx: StorageContext, call: S3Call): Promise<Fast
     reply.header('content-length', String(meta.size));
     return reply.status(200).send();
   }
-  const opened = await ctx.store.open(call.bucket.name, call.key, (size) =>
-    parseRange(headerOf(call.req, 'range'), size),
+  const opened = await ctx.store.open(call.bucket.name, call.key, (meta) =>
+    parseRange(headerOf(call.req, 'range'), meta.size),
   );
   const { meta, range, stream } = opened;
   setObjectHeaders(reply, call, meta);
