@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
+import { secretsEqual } from '../../auth/secrets.ts';
 import { s3Error } from './s3-errors.ts';
 import type { ChunkSigning } from './sigv4.ts';
 
@@ -145,7 +146,7 @@ export class AwsChunkedDecoder extends Transform {
       signingRegion: s.region,
       signingService: s.service,
     });
-    if (expected !== this.#chunkSignature) {
+    if (!secretsEqual(this.#chunkSignature, expected)) {
       throw s3Error('SignatureDoesNotMatch', 'A chunk signature of the aws-chunked body does not match', 403);
     }
     this.#previousSignature = expected;

@@ -45,8 +45,24 @@ function unsatisfiable() {
   return s3Error('InvalidRange', 'The requested range is not satisfiable', 416);
 }
 
+/**
+ * response-* query parameters rewrite the headers of the answer (a stored text served as
+ * text/html on this origin): S3 honours them only for authenticated requests.
+ */
+function refuseAnonymousOverrides(call: S3Call): void {
+  if (call.caller.principal.kind !== 'anonymous') return;
+  if (call.target.query.some(([name]) => name.startsWith('response-'))) {
+    throw s3Error(
+      'InvalidRequest',
+      'Request specific response headers cannot be used for anonymous GET requests.',
+      400,
+    );
+  }
+}
+
 export async function getObject(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
   requireRead(call.caller.principal, call.bucket);
+  refuseAnonymousOverrides(call);
   const { reply } = call;
   if (call.req.method === 'HEAD') {
     const meta = await ctx.store.head(call.bucket.name, call.key);
