@@ -42,6 +42,60 @@ async function signByHand(opts: {
   return signed.headers as Record<string, string>;
 }
 
+/** A STREAMING-AWS4-HMAC-SHA256-PAYLOAD upload built by hand; `tamper` edits chunk signatures. */
+async function signedChunkedPut(
+  url: string,
+  chunks: Buffer[],
+  tamper: (signature: string, index: number) => string = (s) => s,
+): Promise<Response> {
+  const u = new URL(url);
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: 'private', secretAccessKey: KEYS.private },
+    region: 'us-east-1',
+    service: 's3',
+    sha256: Sha256,
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+  const signingDate = new Date();
+  const decodedLength = chunks.reduce((n, c) => n + c.length, 0);
+  const signed = await signer.sign(
+    new HttpRequest({
+      method: 'PUT',
+      protocol: 'http:',
+      hostname: u.hostname,
+      port: Number(u.port),
+      path: u.pathname,
+      headers: {
+        host: u.host,
+        'content-encoding': 'aws-chunked',
+        'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+        'x-amz-decoded-content-length': String(decodedLength),
+      },
+    }),
+    { signingDate },
+  );
+  const headers = signed.headers as Record<string, string>;
+  const longDate = headers['x-amz-date'] ?? '';
+  const scope = `${longDate.slice(0, 8)}/us-east-1/s3/aws4_request`;
+  let previous = /Signature=([0-9a-f]+)/.exec(headers.authorization ?? '')?.[1] ?? '';
+  const framed: Buffer[] = [];
+  for (const [i, chunk] of [...chunks, Buffer.alloc(0)].entries()) {
+    const stringToSign = [
+      'AWS4-HMAC-SHA256-PAYLOAD',
+      longDate,
+      scope,
+      previous,
+      EMPTY_SHA256,
+      createHash('sha256').update(chunk).digest('hex'),
+    ].join('\n');
+    previous = await signer.sign(stringToSign, { signingDate });
+    framed.push(Buffer.from(`${chunk.length.toString(16)};chunk-signature=${tamper(previous, i)}\r\n`));
+    framed.push(chunk, Buffer.from('\r\n'));
+  }
+  return fetch(url, { method: 'PUT', headers, body: new Uint8Array(Buffer.concat(framed)) });
+}
+
 describe('storage: only signed x-amz-* headers are obeyed; overrides need auth', () => {
   let app: TestApp;
   before(async () => {
@@ -151,6 +205,23 @@ describe('storage: only signed x-amz-* headers are obeyed; overrides need auth',
     const ok = await fetch(url, { headers: good });
     assert.equal(ok.status, 200);
     assert.match(await ok.text(), /alice/);
+  });
+
+  it('signed aws-chunked uploads: a valid chain is stored, one altered chunk signature is not', async () => {
+    const chunks = [Buffer.alloc(70_000, 'a'), Buffer.alloc(1234, 'b')];
+    const url = `${app.url}/storage/private/chunked.bin`;
+    const good = await signedChunkedPut(url, chunks);
+    assert.equal(good.status, 200, await good.text());
+    const auth = { authorization: `Bearer ${KEYS.private}` };
+    const stored = Buffer.from(await (await fetch(url, { headers: auth })).arrayBuffer());
+    assert.ok(stored.equals(Buffer.concat(chunks)));
+
+    const flip = (sig: string) => `${sig.slice(0, -1)}${sig.endsWith('0') ? '1' : '0'}`;
+    const badUrl = `${app.url}/storage/private/chunked-bad.bin`;
+    const bad = await signedChunkedPut(badUrl, chunks, (sig, i) => (i === 1 ? flip(sig) : sig));
+    assert.equal(bad.status, 403);
+    assert.match(await bad.text(), /SignatureDoesNotMatch/);
+    assert.equal((await fetch(badUrl, { headers: auth })).status, 404);
   });
 
   it('anonymous response-* overrides are refused; an authenticated caller may use them', async () => {
