@@ -4,6 +4,7 @@ import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import { SNIFF_BYTES } from './content-type.ts';
 import { StorageError } from './storage-error.ts';
 
@@ -13,6 +14,8 @@ export interface IngestChecks {
   sha256Hex?: string;
   /** Base64 MD5 from Content-MD5; the upload fails if it differs. */
   md5Base64?: string;
+  /** Base64 x-amz-checksum-sha256 / -crc32 values; the upload fails if one differs. */
+  checksums?: { sha256?: string; crc32?: string };
 }
 
 export interface IngestedFile {
@@ -21,10 +24,15 @@ export interface IngestedFile {
   md5Hex: string;
   /** The first bytes, for content-type detection. */
   head: Buffer;
+  /** The checksums the client asked for, verified (base64, by algorithm). */
+  checksums: Record<string, string>;
 }
 
-function digestMismatch(s3Code: 'BadDigest' | 'XAmzContentSHA256Mismatch'): StorageError {
-  return new StorageError('invalid_request', s3Code, 'The content does not match the digest the client sent');
+function digestMismatch(
+  s3Code: 'BadDigest' | 'XAmzContentSHA256Mismatch',
+  message = 'The content does not match the digest the client sent',
+): StorageError {
+  return new StorageError('invalid_request', s3Code, message);
 }
 
 /**
@@ -39,7 +47,9 @@ export async function ingestToTemp(
 ): Promise<IngestedFile> {
   const path = join(tmpDir, `${randomUUID()}.part`);
   const md5 = createHash('md5');
-  const sha256 = checks.sha256Hex ? createHash('sha256') : undefined;
+  const sha256 = checks.sha256Hex || checks.checksums?.sha256 ? createHash('sha256') : undefined;
+  let crc = 0;
+  const wantsCrc32 = checks.checksums?.crc32 !== undefined;
   const headParts: Buffer[] = [];
   let headBytes = 0;
   let size = 0;
@@ -59,6 +69,7 @@ export async function ingestToTemp(
       }
       md5.update(chunk);
       sha256?.update(chunk);
+      if (wantsCrc32) crc = crc32(chunk, crc);
       if (headBytes < SNIFF_BYTES) {
         const part = chunk.subarray(0, SNIFF_BYTES - headBytes);
         headParts.push(Buffer.from(part));
@@ -69,14 +80,30 @@ export async function ingestToTemp(
   });
   try {
     await pipeline(source, meter, createWriteStream(path, { flags: 'wx' }));
-    if (sha256 && sha256.digest('hex') !== checks.sha256Hex?.toLowerCase()) {
+    const sha256Digest = sha256?.digest();
+    if (checks.sha256Hex && sha256Digest?.toString('hex') !== checks.sha256Hex.toLowerCase()) {
       throw digestMismatch('XAmzContentSHA256Mismatch');
+    }
+    const checksums: Record<string, string> = {};
+    if (checks.checksums?.sha256 !== undefined) {
+      checksums.sha256 = sha256Digest?.toString('base64') ?? '';
+      if (checksums.sha256 !== checks.checksums.sha256) {
+        throw digestMismatch('BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
+      }
+    }
+    if (checks.checksums?.crc32 !== undefined) {
+      const actual = Buffer.alloc(4);
+      actual.writeUInt32BE(crc >>> 0);
+      checksums.crc32 = actual.toString('base64');
+      if (checksums.crc32 !== checks.checksums.crc32) {
+        throw digestMismatch('BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
+      }
     }
     const md5Digest = md5.digest();
     if (checks.md5Base64 !== undefined && md5Digest.toString('base64') !== checks.md5Base64) {
       throw digestMismatch('BadDigest');
     }
-    return { path, size, md5Hex: md5Digest.toString('hex'), head: Buffer.concat(headParts) };
+    return { path, size, md5Hex: md5Digest.toString('hex'), head: Buffer.concat(headParts), checksums };
   } catch (err) {
     await unlink(path).catch(() => {});
     throw err;

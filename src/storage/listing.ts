@@ -67,6 +67,10 @@ function firstAtOrAfter(sorted: readonly string[], bound: string): number {
 
 /** One page of a ListObjects over keys sorted in S3 order. */
 export function listPage(sorted: readonly string[], q: ListQuery): ListPage {
+  // max-keys=0 asks for nothing: an empty page that is not truncated, as S3 answers.
+  if (q.maxKeys === 0) {
+    return { keys: [], commonPrefixes: [], isTruncated: false, nextToken: undefined, lastItem: undefined };
+  }
   const token = q.continuationToken === undefined ? undefined : decodeToken(q.continuationToken);
   let bound = q.startAfter;
   if (token && compareKeys(token.item, bound) > 0) bound = token.item;

@@ -6,15 +6,26 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { detectContentType, isInformativeType, SNIFF_BYTES } from './content-type.ts';
 import { type IngestChecks, ingestToTemp } from './ingest.ts';
-import { assertValidKey } from './keys.ts';
-import type { ObjectMeta, ObjectStore } from './object-store.ts';
+import { assertValidKey, compareKeys } from './keys.ts';
+import type { ObjectAttrs, ObjectMeta, ObjectStore, WriteCondition } from './object-store.ts';
 import { StorageError } from './storage-error.ts';
 
 interface UploadRecord {
   key: string;
   contentType: string | undefined;
   initiatedMs: number;
+  attrs?: ObjectAttrs;
 }
+
+/** An upload in progress, as ListMultipartUploads shows it. */
+export interface UploadSummary {
+  uploadId: string;
+  key: string;
+  initiatedMs: number;
+}
+
+/** S3's minimum size of every part but the last. */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
 
 export interface PartRecord {
   partNumber: number;
@@ -46,12 +57,17 @@ export class MultipartUploads {
     this.#store = store;
   }
 
-  async create(bucket: string, key: string, contentType: string | undefined): Promise<string> {
+  async create(
+    bucket: string,
+    key: string,
+    contentType: string | undefined,
+    attrs?: ObjectAttrs,
+  ): Promise<string> {
     assertValidKey(key);
     const uploadId = randomBytes(16).toString('hex');
     const dir = join(await this.#store.multipartDir(bucket), uploadId);
     await mkdir(dir);
-    const record: UploadRecord = { key, contentType, initiatedMs: this.#store.clock.now() };
+    const record: UploadRecord = { key, contentType, initiatedMs: this.#store.clock.now(), attrs };
     await writeFile(join(dir, 'upload.json'), JSON.stringify(record));
     return uploadId;
   }
@@ -111,6 +127,24 @@ export class MultipartUploads {
     return parts.sort((a, b) => a.partNumber - b.partNumber);
   }
 
+  /** Every upload in progress in a bucket, in key then initiation order. */
+  async list(bucket: string): Promise<UploadSummary[]> {
+    const root = await this.#store.multipartDir(bucket);
+    const out: UploadSummary[] = [];
+    for (const uploadId of await readdir(root)) {
+      if (!UPLOAD_ID.test(uploadId)) continue;
+      try {
+        const record = JSON.parse(
+          await readFile(join(root, uploadId, 'upload.json'), 'utf8'),
+        ) as UploadRecord;
+        out.push({ uploadId, key: record.key, initiatedMs: record.initiatedMs });
+      } catch {
+        // completed or aborted meanwhile
+      }
+    }
+    return out.sort((a, b) => compareKeys(a.key, b.key) || a.initiatedMs - b.initiatedMs);
+  }
+
   async abort(bucket: string, key: string, uploadId: string): Promise<void> {
     const dir = await this.#uploadDir(bucket, key, uploadId);
     await rm(dir, { recursive: true, force: true });
@@ -122,6 +156,7 @@ export class MultipartUploads {
     uploadId: string,
     requested: { partNumber: number; etag: string }[],
     ttlMs: number | undefined,
+    condition?: WriteCondition,
   ): Promise<ObjectMeta> {
     const dir = await this.#uploadDir(bucket, key, uploadId);
     const record = JSON.parse(await readFile(join(dir, 'upload.json'), 'utf8')) as UploadRecord;
@@ -150,6 +185,16 @@ export class MultipartUploads {
       }
       parts.push(part);
     }
+    const small = parts.slice(0, -1).find((p) => p.size < MIN_PART_BYTES);
+    if (small) {
+      throw new StorageError(
+        'invalid_request',
+        'EntityTooSmall',
+        `Your proposed upload is smaller than the minimum allowed size: part ${small.partNumber} is ${small.size} bytes, every part but the last needs ${MIN_PART_BYTES}`,
+      );
+    }
+    // Checked again atomically at commit; here it saves concatenating for nothing.
+    condition?.(await this.#store.head(bucket, key));
     const tempPath = join(
       await this.#store.tempDir(bucket),
       `${uploadId}.${randomBytes(8).toString('hex')}.complete`,
@@ -174,7 +219,16 @@ export class MultipartUploads {
       ? record.contentType
       : await detectContentType(await readHead(tempPath));
     const size = parts.reduce((n, p) => n + p.size, 0);
-    const meta = await this.#store.commit(bucket, key, { tempPath, size, etag, contentType, ttlMs });
+    const meta = await this.#store.commit(bucket, key, {
+      tempPath,
+      size,
+      etag,
+      contentType,
+      ttlMs,
+      attrs: record.attrs,
+      partSizes: parts.map((p) => p.size),
+      condition,
+    });
     await rm(dir, { recursive: true, force: true });
     return meta;
   }

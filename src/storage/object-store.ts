@@ -33,7 +33,24 @@ export interface ObjectMeta {
   contentType: string;
   lastModifiedMs: number;
   expiresAtMs: number | null;
+  /** What the uploader said about the object, served back on every read (absent in old sidecars). */
+  attrs?: ObjectAttrs;
+  /** Sizes of a multipart object's parts in order, for reads by partNumber. */
+  partSizes?: number[];
 }
+
+/** Metadata an upload carries besides its content type. */
+export interface ObjectAttrs {
+  /** x-amz-meta-* without the prefix, names lower-cased. */
+  userMeta: Record<string, string>;
+  /** Stored response headers: cache-control, content-disposition, content-encoding, content-language, expires. */
+  headers: Record<string, string>;
+  /** Checksums verified at upload, by algorithm (`sha256`, `crc32`), base64 as S3 sends them. */
+  checksums?: Record<string, string>;
+}
+
+/** Throws (e.g. 412) when the key's current version does not allow the write; checked under its lock. */
+export type WriteCondition = (current: ObjectMeta | undefined) => void;
 
 export interface NewVersion {
   /** A finished temp file under the bucket's tmp dir; renamed into place on commit. */
@@ -42,6 +59,9 @@ export interface NewVersion {
   etag: string;
   contentType: string;
   ttlMs: number | undefined;
+  attrs?: ObjectAttrs;
+  partSizes?: number[];
+  condition?: WriteCondition;
 }
 
 export interface OpenObject {
@@ -103,7 +123,13 @@ export class ObjectStore {
     bucket: string,
     key: string,
     body: Readable,
-    opts: { contentType?: string; ttlMs?: number; checks: IngestChecks },
+    opts: {
+      contentType?: string;
+      ttlMs?: number;
+      checks: IngestChecks;
+      attrs?: ObjectAttrs;
+      condition?: WriteCondition;
+    },
   ): Promise<ObjectMeta> {
     assertValidKey(key);
     const file = await ingestToTemp(body, await this.tempDir(bucket), opts.checks);
@@ -116,6 +142,8 @@ export class ObjectStore {
       etag: `"${file.md5Hex}"`,
       contentType,
       ttlMs: opts.ttlMs,
+      attrs: withChecksums(opts.attrs, file.checksums),
+      condition: opts.condition,
     });
   }
 
@@ -133,6 +161,8 @@ export class ObjectStore {
     let previous: ObjectMeta | undefined;
     let meta: ObjectMeta;
     try {
+      const current = state.objects.get(key);
+      version.condition?.(current && !this.#isExpired(current) ? current : undefined);
       const now = this.#clock.now();
       meta = {
         key,
@@ -143,6 +173,8 @@ export class ObjectStore {
         lastModifiedMs: Math.floor(now / 1000) * 1000,
         // An upload resets the object's expiry clock.
         expiresAtMs: version.ttlMs === undefined ? null : now + version.ttlMs,
+        ...(version.attrs ? { attrs: version.attrs } : {}),
+        ...(version.partSizes ? { partSizes: version.partSizes } : {}),
       };
       await rename(version.tempPath, join(state.dir, 'data', meta.file));
       const sidecar = join(state.dir, 'meta', `${keyFileId(key)}.json`);
@@ -279,6 +311,14 @@ export class ObjectStore {
     }
     return state;
   }
+}
+
+function withChecksums(
+  attrs: ObjectAttrs | undefined,
+  checksums: Record<string, string>,
+): ObjectAttrs | undefined {
+  if (Object.keys(checksums).length === 0) return attrs;
+  return { userMeta: {}, headers: {}, ...attrs, checksums };
 }
 
 /** Reads every sidecar of a bucket and drops what a crash may have left behind. */

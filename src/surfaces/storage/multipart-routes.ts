@@ -2,7 +2,10 @@ import type { FastifyReply } from 'fastify';
 import { requireWrite } from './access.ts';
 import { parseXmlBody } from './bucket-routes.ts';
 import type { S3Call, StorageContext } from './context.ts';
-import { headerOf, readSmallBody, uploadBody } from './request-body.ts';
+import { uploadPartCopy } from './copy-routes.ts';
+import { attrsFromRequest } from './object-attrs.ts';
+import { writeCondition } from './preconditions.ts';
+import { headerOf, readSmallBody, requireContentLength, uploadBody } from './request-body.ts';
 import { queryValue } from './request-target.ts';
 import { s3Error } from './s3-errors.ts';
 import { el, isoTime, xmlDocument } from './xml.ts';
@@ -18,7 +21,12 @@ function uploadIdOf(call: S3Call): string {
 
 export async function createMultipartUpload(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
   requireWrite(call.caller.principal, call.bucket);
-  const uploadId = await ctx.uploads.create(call.bucket.name, call.key, headerOf(call.req, 'content-type'));
+  const uploadId = await ctx.uploads.create(
+    call.bucket.name,
+    call.key,
+    headerOf(call.req, 'content-type'),
+    attrsFromRequest(call.req),
+  );
   return sendXml(call, 'InitiateMultipartUploadResult', [
     el('Bucket', call.bucket.name),
     el('Key', call.key),
@@ -28,8 +36,8 @@ export async function createMultipartUpload(ctx: StorageContext, call: S3Call): 
 
 export async function uploadPart(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
   requireWrite(call.caller.principal, call.bucket);
-  if (headerOf(call.req, 'x-amz-copy-source'))
-    throw s3Error('NotImplemented', 'UploadPartCopy is not supported', 501);
+  if (headerOf(call.req, 'x-amz-copy-source')) return uploadPartCopy(ctx, call);
+  requireContentLength(call.req);
   const { body, checks } = uploadBody(call.req, call.caller, ctx.config().HYBRIDS3_MAX_OBJECT_BYTES);
   const part = await ctx.uploads.uploadPart(
     call.bucket.name,
@@ -45,6 +53,7 @@ export async function uploadPart(ctx: StorageContext, call: S3Call): Promise<Fas
 
 export async function completeMultipartUpload(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
   requireWrite(call.caller.principal, call.bucket);
+  const condition = writeCondition(call.req.headers);
   const doc = parseXmlBody(await readSmallBody(call.req, call.caller));
   const parts = (
     doc.CompleteMultipartUpload as { Part?: { PartNumber?: string; ETag?: string }[] } | undefined
@@ -56,6 +65,7 @@ export async function completeMultipartUpload(ctx: StorageContext, call: S3Call)
     uploadIdOf(call),
     parts.map((p) => ({ partNumber: Number(p.PartNumber), etag: String(p.ETag ?? '') })),
     call.bucket.ttlMs,
+    condition,
   );
   return sendXml(call, 'CompleteMultipartUploadResult', [
     el('Location', `${call.req.protocol}://${call.req.headers.host ?? ''}${call.target.rawPath}`),
@@ -85,6 +95,43 @@ export async function listParts(ctx: StorageContext, call: S3Call): Promise<Fast
         el('LastModified', isoTime(p.lastModifiedMs)),
         el('ETag', p.etag),
         el('Size', p.size),
+      ]),
+    ),
+  ]);
+}
+
+/** ListMultipartUploads (GET ?uploads): the uploads in progress, filtered by prefix. */
+export async function listMultipartUploads(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
+  requireWrite(call.caller.principal, call.bucket);
+  const prefix = queryValue(call.target, 'prefix') ?? '';
+  const maxText = queryValue(call.target, 'max-uploads');
+  const maxUploads = maxText === undefined ? 1000 : Math.min(1000, Number(maxText));
+  if (!Number.isInteger(maxUploads) || maxUploads < 0) {
+    throw s3Error('InvalidArgument', 'max-uploads must be a non-negative integer', 400);
+  }
+  const keyMarker = queryValue(call.target, 'key-marker') ?? '';
+  const all = (await ctx.uploads.list(call.bucket.name)).filter(
+    (u) => u.key.startsWith(prefix) && (keyMarker === '' || u.key > keyMarker),
+  );
+  const page = all.slice(0, maxUploads);
+  const isTruncated = all.length > page.length;
+  const last = page[page.length - 1];
+  return sendXml(call, 'ListMultipartUploadsResult', [
+    el('Bucket', call.bucket.name),
+    el('KeyMarker', keyMarker),
+    el('UploadIdMarker', ''),
+    ...(isTruncated && last ? [el('NextKeyMarker', last.key), el('NextUploadIdMarker', last.uploadId)] : []),
+    el('Prefix', prefix),
+    el('MaxUploads', maxUploads),
+    el('IsTruncated', isTruncated),
+    ...page.map((u) =>
+      el('Upload', [
+        el('Key', u.key),
+        el('UploadId', u.uploadId),
+        el('Initiator', [el('ID', 'agentgate'), el('DisplayName', 'agentgate')]),
+        el('Owner', [el('ID', 'agentgate'), el('DisplayName', 'agentgate')]),
+        el('StorageClass', 'STANDARD'),
+        el('Initiated', isoTime(u.initiatedMs)),
       ]),
     ),
   ]);

@@ -17,8 +17,10 @@ export function uploadBody(
 ): { body: Readable; checks: IngestChecks } {
   const payloadHash = caller.payloadHash ?? headerOf(req, 'x-amz-content-sha256');
   const checks: IngestChecks = { maxBytes };
-  const md5 = headerOf(req, 'content-md5');
-  if (md5) checks.md5Base64 = md5;
+  const md5 = contentMd5Of(req);
+  if (md5 !== undefined) checks.md5Base64 = md5;
+  const checksums = checksumsOf(req);
+  if (checksums) checks.checksums = checksums;
   if (payloadHash && /^[0-9a-f]{64}$/i.test(payloadHash)) checks.sha256Hex = payloadHash;
   const raw = req.raw as Readable;
   if (!payloadHash?.startsWith('STREAMING-')) return { body: raw, checks };
@@ -38,6 +40,44 @@ export function uploadBody(
   raw.on('error', (err) => decoder.destroy(err));
   raw.pipe(decoder);
   return { body: decoder, checks };
+}
+
+/** Content-MD5 must be the base64 of 16 bytes: anything else is InvalidDigest, before the body is read. */
+function contentMd5Of(req: FastifyRequest): string | undefined {
+  const value = headerOf(req, 'content-md5');
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(text)) {
+    throw s3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.', 400);
+  }
+  return text;
+}
+
+/** The byte length of each checksum algorithm S3 verifies here. */
+const CHECKSUM_BYTES = { sha256: 32, crc32: 4 } as const;
+
+/** x-amz-checksum-sha256 / -crc32 sent as headers (trailer checksums are the decoder's). */
+function checksumsOf(req: FastifyRequest): { sha256?: string; crc32?: string } | undefined {
+  let out: { sha256?: string; crc32?: string } | undefined;
+  for (const [algorithm, bytes] of Object.entries(CHECKSUM_BYTES) as [
+    keyof typeof CHECKSUM_BYTES,
+    number,
+  ][]) {
+    const value = headerOf(req, `x-amz-checksum-${algorithm}`);
+    if (value === undefined) continue;
+    if (Buffer.from(value, 'base64').length !== bytes || !/^[A-Za-z0-9+/]+=*$/.test(value)) {
+      throw s3Error('InvalidRequest', `Value for x-amz-checksum-${algorithm} header is invalid.`, 400);
+    }
+    out = { ...out, [algorithm]: value };
+  }
+  return out;
+}
+
+/** S3 needs the length of an upload up front (or a chunked transfer of it): else 411. */
+export function requireContentLength(req: FastifyRequest): void {
+  if (headerOf(req, 'content-length') === undefined && headerOf(req, 'transfer-encoding') === undefined) {
+    throw s3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.', 411);
+  }
 }
 
 /** Reads a small request body (XML of DeleteObjects, CompleteMultipartUpload) into memory. */

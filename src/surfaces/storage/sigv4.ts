@@ -246,12 +246,9 @@ export async function verifyQuerySignature<P>(
   }
   const signature = q.get('X-Amz-Signature') ?? '';
   const expiresS = Number(q.get('X-Amz-Expires'));
+  // A URL valid for no time, negative time or over SigV4's week is never valid: 403 as S3 answers.
   if (!Number.isInteger(expiresS) || expiresS < 1 || expiresS > MAX_PRESIGN_S) {
-    throw s3Error(
-      'AuthorizationQueryParametersError',
-      `X-Amz-Expires must be between 1 and ${MAX_PRESIGN_S}`,
-      400,
-    );
+    throw s3Error('AccessDenied', `X-Amz-Expires must be from 1 to ${MAX_PRESIGN_S} seconds`, 403);
   }
   const longDate = q.get('X-Amz-Date') ?? '';
   const signingDate = parseLongDate(longDate);
