@@ -81,7 +81,7 @@ function select(call: S3Call, meta: ObjectMeta): Selection {
   }
   const sizes = meta.partSizes ?? [meta.size];
   if (partNumber > sizes.length)
-    throw s3Error('InvalidPart', 'The requested partnumber is not satisfiable', 416);
+    throw s3Error('InvalidPart', 'The requested partnumber is not satisfiable', 400);
   // A single-part object's part 1 is the whole object, answered as a plain 200.
   if (!meta.partSizes) return { range: undefined, partsCount: 1 };
   const start = sizes.slice(0, partNumber - 1).reduce((n, s) => n + s, 0);

@@ -113,6 +113,20 @@ function signerFor(accessKeyId: string, secret: string, parts: SignatureParts): 
   });
 }
 
+/**
+ * The text a client signed for a header value. Node hands us the raw bytes as latin1; a
+ * client signs its own string, which reaches us UTF-8 encoded (aws-sdk on Node) or latin1
+ * encoded (botocore). Bytes that are valid UTF-8 were UTF-8; anything else was latin1.
+ */
+function signedText(raw: string): string {
+  if (!/[\u0080-\uffff]/.test(raw)) return raw;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(raw, 'latin1'));
+  } catch {
+    return raw;
+  }
+}
+
 /** The signed headers as the client sent them, plus the payload hash the signature covers. */
 function requestFor(
   method: string,
@@ -128,7 +142,7 @@ function requestFor(
     query[name] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
   }
   const signed: Record<string, string> = {};
-  for (const name of signedHeaders) signed[name] = header(headers, name) ?? '';
+  for (const name of signedHeaders) signed[name] = signedText(header(headers, name) ?? '');
   return new HttpRequest({
     method,
     protocol: 'http:',
