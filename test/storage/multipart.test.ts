@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import type { TestApp } from '../helpers/app.ts';
+import { KEYS, s3ClientFor, startStorageApp } from './storage-app.ts';
+
+const MiB = 1024 * 1024;
+
+async function failure(promise: Promise<unknown>): Promise<{ status: number; name: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof S3ServiceException)
+      return { status: err.$metadata.httpStatusCode ?? -1, name: err.name };
+    throw err;
+  }
+  return { status: 200, name: 'none' };
+}
+
+describe('storage multipart: part sizes, listing uploads, partNumber reads, UploadPartCopy', () => {
+  let app: TestApp;
+  let s3: S3Client;
+  const Bucket = 'private';
+  const part1 = randomBytes(5 * MiB);
+  const part2 = randomBytes(1000);
+  before(async () => {
+    app = await startStorageApp();
+    s3 = s3ClientFor(app.url, 'private', KEYS.private);
+  });
+  after(async () => {
+    s3.destroy();
+    await app.close();
+  });
+
+  async function multipart(Key: string, parts: Buffer[]): Promise<string | undefined> {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+    const done: { PartNumber: number; ETag?: string }[] = [];
+    for (const [i, Body] of parts.entries()) {
+      const r = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: i + 1, Body }));
+      done.push({ PartNumber: i + 1, ETag: r.ETag });
+    }
+    const complete = await s3.send(
+      new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: done } }),
+    );
+    return complete.ETag;
+  }
+
+  it('a part under 5 MiB that is not the last is EntityTooSmall at completion', async () => {
+    const Key = 'small-parts.bin';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+    const a = await s3.send(
+      new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 1, Body: 'a'.repeat(100) }),
+    );
+    const b = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber: 2, Body: 'b' }));
+    const refused = await failure(
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId,
+          MultipartUpload: {
+            Parts: [
+              { PartNumber: 1, ETag: a.ETag },
+              { PartNumber: 2, ETag: b.ETag },
+            ],
+          },
+        }),
+      ),
+    );
+    assert.deepEqual(refused, { status: 400, name: 'EntityTooSmall' });
+    assert.equal((await failure(s3.send(new HeadObjectCommand({ Bucket, Key })))).status, 404);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }));
+  });
+
+  it('ListMultipartUploads shows uploads in progress until completed or aborted', async () => {
+    const one = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'lmu/b' }));
+    const two = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'lmu/a' }));
+    const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: 'lmu/' }));
+    assert.deepEqual(
+      listed.Uploads?.map((u) => [u.Key, u.UploadId]),
+      [
+        ['lmu/a', two.UploadId],
+        ['lmu/b', one.UploadId],
+      ],
+    );
+    assert.ok(listed.Uploads?.[0]?.Initiated instanceof Date);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: 'lmu/a', UploadId: two.UploadId }));
+    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: 'lmu/b', UploadId: one.UploadId }));
+    const after = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: 'lmu/' }));
+    assert.equal(after.Uploads, undefined);
+  });
+
+  it('GET and HEAD by partNumber read one part of a multipart object, or all of a simple one', async () => {
+    const etag = await multipart('parts.bin', [part1, part2]);
+    const md5s = Buffer.concat([part1, part2].map((p) => createHash('md5').update(p).digest()));
+    assert.equal(etag, `"${createHash('md5').update(md5s).digest('hex')}-2"`);
+
+    const second = await s3.send(new GetObjectCommand({ Bucket, Key: 'parts.bin', PartNumber: 2 }));
+    assert.equal(second.PartsCount, 2);
+    assert.equal(second.ContentLength, part2.length);
+    assert.equal(
+      second.ContentRange,
+      `bytes ${part1.length}-${part1.length + part2.length - 1}/${part1.length + part2.length}`,
+    );
+    assert.ok(Buffer.from((await second.Body?.transformToByteArray()) ?? []).equals(part2));
+    const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'parts.bin', PartNumber: 1 }));
+    assert.equal(head.ContentLength, part1.length);
+    assert.equal(head.PartsCount, 2);
+    assert.deepEqual(
+      await failure(s3.send(new GetObjectCommand({ Bucket, Key: 'parts.bin', PartNumber: 3 }))),
+      {
+        status: 400,
+        name: 'InvalidPart',
+      },
+    );
+
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'simple.txt', Body: 'body' }));
+    const whole = await s3.send(new GetObjectCommand({ Bucket, Key: 'simple.txt', PartNumber: 1 }));
+    assert.equal(await whole.Body?.transformToString(), 'body');
+    assert.equal(
+      (await failure(s3.send(new GetObjectCommand({ Bucket, Key: 'simple.txt', PartNumber: 2 })))).name,
+      'InvalidPart',
+    );
+  });
+
+  it('UploadPartCopy copies whole objects and byte ranges; bad ranges are refused', async () => {
+    const source = Buffer.concat([part1, part2]);
+    await s3.send(new PutObjectCommand({ Bucket, Key: 'copy-src.bin', Body: source }));
+    const Key = 'copy-dst.bin';
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+    const copyPart = (PartNumber: number, CopySourceRange?: string) =>
+      s3.send(
+        new UploadPartCopyCommand({
+          Bucket,
+          Key,
+          UploadId,
+          PartNumber,
+          CopySource: 'private/copy-src.bin',
+          CopySourceRange,
+        }),
+      );
+    const first = await copyPart(1, `bytes=0-${5 * MiB - 1}`);
+    const second = await copyPart(2);
+    const third = await copyPart(3, `bytes=${5 * MiB}-${source.length - 1}`);
+    for (const range of ['bytes=0-', 'bytes=-1', 'bytes=hello-world', 'bytes=5-2', 'bytes=0-2,3-5']) {
+      assert.deepEqual(await failure(copyPart(4, range)), { status: 400, name: 'InvalidArgument' }, range);
+    }
+    const beyond = await failure(copyPart(4, `bytes=0-${source.length}`));
+    assert.equal(beyond.name, 'InvalidRange');
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId,
+        MultipartUpload: {
+          Parts: [
+            { PartNumber: 1, ETag: first.CopyPartResult?.ETag },
+            { PartNumber: 2, ETag: second.CopyPartResult?.ETag },
+            { PartNumber: 3, ETag: third.CopyPartResult?.ETag },
+          ],
+        },
+      }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket, Key }));
+    const body = Buffer.from((await got.Body?.transformToByteArray()) ?? []);
+    assert.ok(body.equals(Buffer.concat([part1, source, part2])));
+  });
+});
