@@ -16,6 +16,8 @@ export interface IngestChecks {
   md5Base64?: string;
   /** Base64 x-amz-checksum-sha256 / -crc32 values; the upload fails if one differs. */
   checksums?: { sha256?: string; crc32?: string };
+  /** Checksums the body's framing verified itself (aws-chunked trailers), read once it has ended. */
+  trailerChecksums?: () => Record<string, string>;
 }
 
 export interface IngestedFile {
@@ -84,7 +86,7 @@ export async function ingestToTemp(
     if (checks.sha256Hex && sha256Digest?.toString('hex') !== checks.sha256Hex.toLowerCase()) {
       throw digestMismatch('XAmzContentSHA256Mismatch');
     }
-    const checksums: Record<string, string> = {};
+    const checksums: Record<string, string> = { ...checks.trailerChecksums?.() };
     if (checks.checksums?.sha256 !== undefined) {
       checksums.sha256 = sha256Digest?.toString('base64') ?? '';
       if (checksums.sha256 !== checks.checksums.sha256) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import {
   DeleteObjectsCommand,
@@ -85,6 +86,38 @@ describe('storage integrity headers, errors and listing edge cases', () => {
       body: 'x',
     });
     assert.equal(malformed.status, 400);
+  });
+
+  it('aws-chunked trailer checksums (SHA-256, CRC32) are verified and stored', async () => {
+    const content = Buffer.alloc(200_000, 'q');
+    await s3.send(
+      new PutObjectCommand({
+        Bucket,
+        Key: 'trailer.bin',
+        Body: Readable.from([content.subarray(0, 70_000), content.subarray(70_000)]),
+        ContentLength: content.length,
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
+    const got = await s3.send(new GetObjectCommand({ Bucket, Key: 'trailer.bin', ChecksumMode: 'ENABLED' }));
+    assert.equal(got.ChecksumSHA256, createHash('sha256').update(content).digest('base64'));
+    await got.Body?.transformToByteArray();
+
+    const framed = (trailer: string) => `5\r\nhello\r\n0\r\n${trailer}\r\n\r\n`;
+    const wrongSha = createHash('sha256').update('other').digest('base64');
+    const bad = await fetch(`${app.url}/storage/private/trailer-bad.txt`, {
+      method: 'PUT',
+      headers: {
+        ...auth,
+        'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+        'x-amz-trailer': 'x-amz-checksum-sha256',
+        'x-amz-decoded-content-length': '5',
+      },
+      body: framed(`x-amz-checksum-sha256:${wrongSha}`),
+    });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /<Code>BadDigest<\/Code>/);
+    assert.equal((await fetch(`${app.url}/storage/private/trailer-bad.txt`, { headers: auth })).status, 404);
   });
 
   it('an upload without Content-Length (and not chunked) is 411 MissingContentLength', async () => {

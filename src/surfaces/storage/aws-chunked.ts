@@ -27,15 +27,20 @@ export class AwsChunkedDecoder extends Transform {
   #chunkHash: ReturnType<typeof createHash> | undefined;
   #previousSignature: string;
   #crc = 0;
+  readonly #sha256: ReturnType<typeof createHash> | undefined;
   #decodedBytes = 0;
   readonly #signing: ChunkSigning | undefined;
   readonly #expectedLength: number | undefined;
+  /** Trailer checksums that matched the decoded bytes, by algorithm (base64). */
+  readonly verifiedChecksums: Record<string, string> = {};
 
-  constructor(opts: { signing?: ChunkSigning; decodedLength?: number }) {
+  constructor(opts: { signing?: ChunkSigning; decodedLength?: number; trailer?: string }) {
     super();
     this.#signing = opts.signing;
     this.#previousSignature = opts.signing?.seedSignature ?? '';
     this.#expectedLength = opts.decodedLength;
+    // x-amz-trailer announces the checksum to come; SHA-256 is only computed when it is one.
+    if (opts.trailer?.trim().toLowerCase() === 'x-amz-checksum-sha256') this.#sha256 = createHash('sha256');
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -62,6 +67,7 @@ export class AwsChunkedDecoder extends Transform {
         const data = buf.subarray(0, take);
         this.#chunkHash?.update(data);
         this.#crc = crc32(data, this.#crc);
+        this.#sha256?.update(data);
         this.#decodedBytes += take;
         this.push(data);
         this.#remaining -= take;
@@ -127,6 +133,12 @@ export class AwsChunkedDecoder extends Transform {
       if (actual.toString('base64') !== value) {
         throw s3Error('BadDigest', 'The CRC32 you specified did not match the calculated checksum.', 400);
       }
+      this.verifiedChecksums.crc32 = value;
+    } else if (name === 'x-amz-checksum-sha256' && this.#sha256) {
+      if (this.#sha256.digest('base64') !== value) {
+        throw s3Error('BadDigest', 'The SHA256 you specified did not match the calculated checksum.', 400);
+      }
+      this.verifiedChecksums.sha256 = value;
     }
   }
 

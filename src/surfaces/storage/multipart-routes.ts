@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { compareKeys } from '../../storage/keys.ts';
 import { requireWrite } from './access.ts';
 import { parseXmlBody } from './bucket-routes.ts';
 import type { S3Call, StorageContext } from './context.ts';
@@ -111,7 +112,7 @@ export async function listMultipartUploads(ctx: StorageContext, call: S3Call): P
   }
   const keyMarker = queryValue(call.target, 'key-marker') ?? '';
   const all = (await ctx.uploads.list(call.bucket.name)).filter(
-    (u) => u.key.startsWith(prefix) && (keyMarker === '' || u.key > keyMarker),
+    (u) => u.key.startsWith(prefix) && (keyMarker === '' || compareKeys(u.key, keyMarker) > 0),
   );
   const page = all.slice(0, maxUploads);
   const isTruncated = all.length > page.length;

@@ -36,7 +36,9 @@ export function uploadBody(
   const decoder = new AwsChunkedDecoder({
     signing: isSigned ? caller.chunkSigning : undefined,
     decodedLength: Number.isSafeInteger(decodedLength) ? decodedLength : undefined,
+    trailer: headerOf(req, 'x-amz-trailer'),
   });
+  checks.trailerChecksums = () => decoder.verifiedChecksums;
   raw.on('error', (err) => decoder.destroy(err));
   raw.pipe(decoder);
   return { body: decoder, checks };
