@@ -4,7 +4,7 @@ import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32 } from 'node:zlib';
+import { type ChecksumAlgorithm, createChecksum } from './checksums.ts';
 import { SNIFF_BYTES } from './content-type.ts';
 import { StorageError } from './storage-error.ts';
 
@@ -14,8 +14,8 @@ export interface IngestChecks {
   sha256Hex?: string;
   /** Base64 MD5 from Content-MD5; the upload fails if it differs. */
   md5Base64?: string;
-  /** Base64 x-amz-checksum-sha256 / -crc32 values; the upload fails if one differs. */
-  checksums?: { sha256?: string; crc32?: string };
+  /** Base64 x-amz-checksum-* values by algorithm; the upload fails if one differs. */
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
   /** Checksums the body's framing verified itself (aws-chunked trailers), read once it has ended. */
   trailerChecksums?: () => Record<string, string>;
 }
@@ -49,9 +49,13 @@ export async function ingestToTemp(
 ): Promise<IngestedFile> {
   const path = join(tmpDir, `${randomUUID()}.part`);
   const md5 = createHash('md5');
-  const sha256 = checks.sha256Hex || checks.checksums?.sha256 ? createHash('sha256') : undefined;
-  let crc = 0;
-  const wantsCrc32 = checks.checksums?.crc32 !== undefined;
+  const sha256 = checks.sha256Hex ? createHash('sha256') : undefined;
+  const wanted = Object.entries(checks.checksums ?? {}) as [ChecksumAlgorithm, string][];
+  const running = wanted.map(([algorithm, expected]) => ({
+    algorithm,
+    expected,
+    sum: createChecksum(algorithm),
+  }));
   const headParts: Buffer[] = [];
   let headBytes = 0;
   let size = 0;
@@ -71,7 +75,7 @@ export async function ingestToTemp(
       }
       md5.update(chunk);
       sha256?.update(chunk);
-      if (wantsCrc32) crc = crc32(chunk, crc);
+      for (const r of running) r.sum.update(chunk);
       if (headBytes < SNIFF_BYTES) {
         const part = chunk.subarray(0, SNIFF_BYTES - headBytes);
         headParts.push(Buffer.from(part));
@@ -82,23 +86,17 @@ export async function ingestToTemp(
   });
   try {
     await pipeline(source, meter, createWriteStream(path, { flags: 'wx' }));
-    const sha256Digest = sha256?.digest();
-    if (checks.sha256Hex && sha256Digest?.toString('hex') !== checks.sha256Hex.toLowerCase()) {
+    if (sha256 && sha256.digest('hex') !== checks.sha256Hex?.toLowerCase()) {
       throw digestMismatch('XAmzContentSHA256Mismatch');
     }
     const checksums: Record<string, string> = { ...checks.trailerChecksums?.() };
-    if (checks.checksums?.sha256 !== undefined) {
-      checksums.sha256 = sha256Digest?.toString('base64') ?? '';
-      if (checksums.sha256 !== checks.checksums.sha256) {
-        throw digestMismatch('BadDigest', 'The SHA256 you specified did not match the calculated checksum.');
-      }
-    }
-    if (checks.checksums?.crc32 !== undefined) {
-      const actual = Buffer.alloc(4);
-      actual.writeUInt32BE(crc >>> 0);
-      checksums.crc32 = actual.toString('base64');
-      if (checksums.crc32 !== checks.checksums.crc32) {
-        throw digestMismatch('BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
+    for (const r of running) {
+      checksums[r.algorithm] = r.sum.digest().toString('base64');
+      if (checksums[r.algorithm] !== r.expected) {
+        throw digestMismatch(
+          'BadDigest',
+          `The ${r.algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+        );
       }
     }
     const md5Digest = md5.digest();

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -86,6 +87,35 @@ describe('storage integrity headers, errors and listing edge cases', () => {
       body: 'x',
     });
     assert.equal(malformed.status, 400);
+  });
+
+  it('CRC32C and CRC64NVME checksums are verified and returned', async () => {
+    const put = await s3.send(
+      new PutObjectCommand({ Bucket, Key: 'crc32c.txt', Body: '123456789', ChecksumAlgorithm: 'CRC32C' }),
+    );
+    assert.equal(put.ChecksumCRC32C, Buffer.from('e3069283', 'hex').toString('base64'));
+    const head = await s3.send(new HeadObjectCommand({ Bucket, Key: 'crc32c.txt', ChecksumMode: 'ENABLED' }));
+    assert.equal(head.ChecksumCRC32C, put.ChecksumCRC32C);
+
+    // CRC-64/NVME's check value: the CRC of "123456789".
+    const crc64 = Buffer.from('ae8b14860a799888', 'hex').toString('base64');
+    const url = `${app.url}/storage/private/crc64.txt`;
+    const wrong = await fetch(url, {
+      method: 'PUT',
+      headers: { ...auth, 'x-amz-checksum-crc64nvme': crc64 },
+      body: '123456780',
+    });
+    assert.equal(wrong.status, 400);
+    assert.match(await wrong.text(), /<Code>BadDigest<\/Code>/);
+    const right = await fetch(url, {
+      method: 'PUT',
+      headers: { ...auth, 'x-amz-checksum-crc64nvme': crc64 },
+      body: '123456789',
+    });
+    assert.equal(right.status, 200);
+    assert.equal(right.headers.get('x-amz-checksum-crc64nvme'), crc64);
+    const got = await fetch(url, { headers: { ...auth, 'x-amz-checksum-mode': 'ENABLED' } });
+    assert.equal(got.headers.get('x-amz-checksum-crc64nvme'), crc64);
   });
 
   it('aws-chunked trailer checksums (SHA-256, CRC32) are verified and stored', async () => {

@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { secretsEqual } from '../../auth/secrets.ts';
+import {
+  type Checksum,
+  type ChecksumAlgorithm,
+  createChecksum,
+  isChecksumAlgorithm,
+} from '../../storage/checksums.ts';
 import { s3Error } from './s3-errors.ts';
 import type { ChunkSigning } from './sigv4.ts';
 
@@ -27,7 +33,8 @@ export class AwsChunkedDecoder extends Transform {
   #chunkHash: ReturnType<typeof createHash> | undefined;
   #previousSignature: string;
   #crc = 0;
-  readonly #sha256: ReturnType<typeof createHash> | undefined;
+  /** The checksum x-amz-trailer announced, when it is not CRC32 (always computed). */
+  readonly #announced: { algorithm: ChecksumAlgorithm; sum: Checksum } | undefined;
   #decodedBytes = 0;
   readonly #signing: ChunkSigning | undefined;
   readonly #expectedLength: number | undefined;
@@ -39,8 +46,15 @@ export class AwsChunkedDecoder extends Transform {
     this.#signing = opts.signing;
     this.#previousSignature = opts.signing?.seedSignature ?? '';
     this.#expectedLength = opts.decodedLength;
-    // x-amz-trailer announces the checksum to come; SHA-256 is only computed when it is one.
-    if (opts.trailer?.trim().toLowerCase() === 'x-amz-checksum-sha256') this.#sha256 = createHash('sha256');
+    // x-amz-trailer announces the checksum to come; only that one is computed besides CRC32.
+    const announced =
+      opts.trailer
+        ?.trim()
+        .toLowerCase()
+        .replace(/^x-amz-checksum-/, '') ?? '';
+    if (isChecksumAlgorithm(announced) && announced !== 'crc32') {
+      this.#announced = { algorithm: announced, sum: createChecksum(announced) };
+    }
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -67,7 +81,7 @@ export class AwsChunkedDecoder extends Transform {
         const data = buf.subarray(0, take);
         this.#chunkHash?.update(data);
         this.#crc = crc32(data, this.#crc);
-        this.#sha256?.update(data);
+        this.#announced?.sum.update(data);
         this.#decodedBytes += take;
         this.push(data);
         this.#remaining -= take;
@@ -134,11 +148,16 @@ export class AwsChunkedDecoder extends Transform {
         throw s3Error('BadDigest', 'The CRC32 you specified did not match the calculated checksum.', 400);
       }
       this.verifiedChecksums.crc32 = value;
-    } else if (name === 'x-amz-checksum-sha256' && this.#sha256) {
-      if (this.#sha256.digest('base64') !== value) {
-        throw s3Error('BadDigest', 'The SHA256 you specified did not match the calculated checksum.', 400);
+    } else if (this.#announced && name === `x-amz-checksum-${this.#announced.algorithm}`) {
+      const { algorithm, sum } = this.#announced;
+      if (sum.digest().toString('base64') !== value) {
+        throw s3Error(
+          'BadDigest',
+          `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+          400,
+        );
       }
-      this.verifiedChecksums.sha256 = value;
+      this.verifiedChecksums[algorithm] = value;
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
+import { CHECKSUM_ALGORITHMS, CHECKSUM_BYTES, type ChecksumAlgorithm } from '../../storage/checksums.ts';
 import type { IngestChecks } from '../../storage/ingest.ts';
 import type { Caller } from './access.ts';
 import { AwsChunkedDecoder } from './aws-chunked.ts';
@@ -55,19 +56,16 @@ function contentMd5Of(req: FastifyRequest): string | undefined {
   return text;
 }
 
-/** The byte length of each checksum algorithm S3 verifies here. */
-const CHECKSUM_BYTES = { sha256: 32, crc32: 4 } as const;
-
-/** x-amz-checksum-sha256 / -crc32 sent as headers (trailer checksums are the decoder's). */
-function checksumsOf(req: FastifyRequest): { sha256?: string; crc32?: string } | undefined {
-  let out: { sha256?: string; crc32?: string } | undefined;
-  for (const [algorithm, bytes] of Object.entries(CHECKSUM_BYTES) as [
-    keyof typeof CHECKSUM_BYTES,
-    number,
-  ][]) {
+/** x-amz-checksum-* sent as headers (trailer checksums are the decoder's), each well-formed. */
+function checksumsOf(req: FastifyRequest): Partial<Record<ChecksumAlgorithm, string>> | undefined {
+  let out: Partial<Record<ChecksumAlgorithm, string>> | undefined;
+  for (const algorithm of CHECKSUM_ALGORITHMS) {
     const value = headerOf(req, `x-amz-checksum-${algorithm}`);
     if (value === undefined) continue;
-    if (Buffer.from(value, 'base64').length !== bytes || !/^[A-Za-z0-9+/]+=*$/.test(value)) {
+    if (
+      Buffer.from(value, 'base64').length !== CHECKSUM_BYTES[algorithm] ||
+      !/^[A-Za-z0-9+/]+=*$/.test(value)
+    ) {
       throw s3Error('InvalidRequest', `Value for x-amz-checksum-${algorithm} header is invalid.`, 400);
     }
     out = { ...out, [algorithm]: value };
