@@ -160,6 +160,18 @@ describe('storage integrity headers, errors and listing edge cases', () => {
     assert.match(answer, /<Code>MissingContentLength<\/Code>/);
   });
 
+  it('an empty Content-Type is no type: the upload is stored and its type detected', async () => {
+    const { host } = new URL(app.url);
+    const answer = await rawHttp(
+      app.url,
+      `PUT /storage/private/empty-type.txt HTTP/1.1\r\nHost: ${host}\r\nAuthorization: ${auth.authorization}\r\nContent-Type: \r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
+    );
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    const got = await fetch(`${app.url}/storage/private/empty-type.txt`, { headers: auth });
+    assert.equal(await got.text(), 'hello');
+    assert.match(got.headers.get('content-type') ?? '', /^text\/plain/);
+  });
+
   it('every XML error carries the RequestId of its x-amz-request-id header', async () => {
     const res = await fetch(`${app.url}/storage/private/absent.txt`, { headers: auth });
     assert.equal(res.status, 404);
