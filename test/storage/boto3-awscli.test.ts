@@ -126,6 +126,11 @@ except ClientError as e:
 s3.copy_object(Bucket="private", Key="meta", CopySource={"Bucket": "private", "Key": "meta"},
   MetadataDirective="REPLACE", Metadata={"new": "yes"})
 assert s3.head_object(Bucket="private", Key="meta")["Metadata"] == {"new": "yes"}
+# s3-tests' unreadable prefix: an empty listing that echoes the prefix, in V1 and V2.
+v1 = s3.list_objects(Bucket="private", Prefix="\\x0a")
+assert v1["Prefix"] == "\\x0a" and "Contents" not in v1, v1
+v2 = s3.list_objects_v2(Bucket="private", Prefix="\\x0a")
+assert v2["Prefix"] == "\\x0a" and v2["KeyCount"] == 0, v2
 print("ok")
 `;
     await writeFile(join(temp.dir, 's3tests.py'), script);

@@ -105,7 +105,8 @@ export async function listObjects(ctx: StorageContext, call: S3Call): Promise<Fa
     ]),
   );
   const prefixes = page.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))]));
-  const common = [el('Name', call.bucket.name), el('Prefix', enc(prefix))];
+  // V1 leaves Prefix unencoded (botocore decodes Delimiter, Marker and keys there, not Prefix).
+  const common = [el('Name', call.bucket.name), el('Prefix', isV2 ? enc(prefix) : prefix)];
   if (delimiter) common.push(el('Delimiter', enc(delimiter)));
   common.push(el('MaxKeys', maxKeys));
   if (isUrlEncoded) common.push(el('EncodingType', 'url'));
