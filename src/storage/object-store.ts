@@ -1,18 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ReadStream } from 'node:fs';
-import {
-  type FileHandle,
-  mkdir,
-  open as openFile,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { closeSync, createReadStream, fstat, open, type ReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { AppError } from '../errors.ts';
 import type { Clock } from './clock.ts';
 import { detectContentType, isInformativeType } from './content-type.ts';
@@ -21,6 +12,9 @@ import { assertValidKey, compareKeys, keyFileId } from './keys.ts';
 import { type ListPage, type ListQuery, listPage } from './listing.ts';
 import { KeyLocks, type LockLimits } from './rw-lock.ts';
 import { StorageError } from './storage-error.ts';
+
+const openFd = promisify(open);
+const fstatFd = promisify(fstat);
 
 /** What the sidecar of one object records. */
 export interface ObjectMeta {
@@ -217,26 +211,28 @@ export class ObjectStore {
   ): Promise<OpenObject> {
     const state = await this.#bucket(bucket);
     const hold = await this.#locks.read(`${bucket}/${key}`);
-    let handle: FileHandle | undefined;
+    let fd: number | undefined;
     try {
       const meta = state.objects.get(key);
       if (!meta || this.#isExpired(meta)) {
         throw new StorageError('not_found', 'NoSuchKey', 'The specified key does not exist.');
       }
       const range = prepare?.(meta);
-      handle = await openFile(join(state.dir, 'data', meta.file), 'r');
+      // A numeric descriptor: streams over a FileHandle read through promises, several times slower.
+      fd = await openFd(join(state.dir, 'data', meta.file), 'r');
       // A short file would promise a Content-Length it cannot deliver: the client would wait forever.
-      const { size } = await handle.stat();
+      const { size } = await fstatFd(fd);
       if (size !== meta.size) {
         throw new AppError(
           'internal',
           `Stored content of ${bucket}/${key} is ${size} bytes, not ${meta.size}`,
         );
       }
-      const stream = handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+      const stream = createReadStream('', { fd, autoClose: true, ...(range ?? {}) });
+      fd = undefined;
       return { meta, range, stream };
     } catch (err) {
-      await handle?.close().catch(() => {});
+      if (fd !== undefined) closeSync(fd);
       throw err;
     } finally {
       hold.release();
