@@ -207,6 +207,26 @@ describe('storage: only signed x-amz-* headers are obeyed; overrides need auth',
     assert.match(await ok.text(), /alice/);
   });
 
+  it('X-Amz-Date decides the signing time: a bad Date header is ignored, a bad X-Amz-Date is refused', async () => {
+    const url = `${app.url}/storage/private/payroll.csv`;
+    const headers = await signByHand({
+      url,
+      method: 'GET',
+      headers: { host: new URL(url).host, 'x-amz-content-sha256': EMPTY_SHA256 },
+      accessKeyId: 'private',
+      secret: KEYS.private,
+    });
+    for (const date of ['Bad Date', '', 'Mon, 01 Jan 1900 00:00:00 GMT']) {
+      const res = await fetch(url, { headers: { ...headers, date } });
+      assert.equal(res.status, 200, date);
+    }
+    for (const amzDate of ['Bad Date', '', '19000101T000000Z']) {
+      const res = await fetch(url, { headers: { ...headers, 'x-amz-date': amzDate } });
+      assert.equal(res.status, 403, amzDate);
+      assert.doesNotMatch(await res.text(), /alice/);
+    }
+  });
+
   it('signed aws-chunked uploads: a valid chain is stored, one altered chunk signature is not', async () => {
     const chunks = [Buffer.alloc(70_000, 'a'), Buffer.alloc(1234, 'b')];
     const url = `${app.url}/storage/private/chunked.bin`;
