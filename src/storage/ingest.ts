@@ -16,6 +16,8 @@ export interface IngestChecks {
   md5Base64?: string;
   /** Base64 x-amz-checksum-* values by algorithm; the upload fails if one differs. */
   checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+  /** Algorithms to compute without a value to check (a multipart upload's declared algorithm). */
+  computeChecksums?: ChecksumAlgorithm[];
   /** Checksums the body's framing verified itself (aws-chunked trailers), read once it has ended. */
   trailerChecksums?: () => Record<string, string>;
 }
@@ -50,8 +52,10 @@ export async function ingestToTemp(
   const path = join(tmpDir, `${randomUUID()}.part`);
   const md5 = createHash('md5');
   const sha256 = checks.sha256Hex ? createHash('sha256') : undefined;
-  const wanted = Object.entries(checks.checksums ?? {}) as [ChecksumAlgorithm, string][];
-  const running = wanted.map(([algorithm, expected]) => ({
+  const wanted = new Map(Object.entries(checks.checksums ?? {}) as [ChecksumAlgorithm, string | undefined][]);
+  for (const algorithm of checks.computeChecksums ?? [])
+    if (!wanted.has(algorithm)) wanted.set(algorithm, undefined);
+  const running = [...wanted].map(([algorithm, expected]) => ({
     algorithm,
     expected,
     sum: createChecksum(algorithm),
@@ -91,8 +95,10 @@ export async function ingestToTemp(
     }
     const checksums: Record<string, string> = { ...checks.trailerChecksums?.() };
     for (const r of running) {
-      checksums[r.algorithm] = r.sum.digest().toString('base64');
-      if (checksums[r.algorithm] !== r.expected) {
+      const actual = r.sum.digest().toString('base64');
+      // A trailer may already have verified this algorithm; its value is the same digest.
+      checksums[r.algorithm] ??= actual;
+      if (r.expected !== undefined && actual !== r.expected) {
         throw digestMismatch(
           'BadDigest',
           `The ${r.algorithm.toUpperCase()} you specified did not match the calculated checksum.`,

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from 'n
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type ChecksumAlgorithm, createChecksum } from './checksums.ts';
 import { detectContentType, isInformativeType, SNIFF_BYTES } from './content-type.ts';
 import { type IngestChecks, ingestToTemp } from './ingest.ts';
 import { assertValidKey, compareKeys } from './keys.ts';
@@ -15,6 +16,8 @@ interface UploadRecord {
   contentType: string | undefined;
   initiatedMs: number;
   attrs?: ObjectAttrs;
+  /** x-amz-checksum-algorithm at creation: every part gets one, the object a composite of them. */
+  checksumAlgorithm?: ChecksumAlgorithm;
 }
 
 /** An upload in progress, as ListMultipartUploads shows it. */
@@ -34,6 +37,8 @@ export interface PartRecord {
   etag: string;
   size: number;
   lastModifiedMs: number;
+  /** Checksums of this part's content, by algorithm (base64). */
+  checksums?: Record<string, string>;
 }
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
@@ -62,12 +67,19 @@ export class MultipartUploads {
     key: string,
     contentType: string | undefined,
     attrs?: ObjectAttrs,
+    checksumAlgorithm?: ChecksumAlgorithm,
   ): Promise<string> {
     assertValidKey(key);
     const uploadId = randomBytes(16).toString('hex');
     const dir = join(await this.#store.multipartDir(bucket), uploadId);
     await mkdir(dir);
-    const record: UploadRecord = { key, contentType, initiatedMs: this.#store.clock.now(), attrs };
+    const record: UploadRecord = {
+      key,
+      contentType,
+      initiatedMs: this.#store.clock.now(),
+      attrs,
+      checksumAlgorithm,
+    };
     await writeFile(join(dir, 'upload.json'), JSON.stringify(record));
     return uploadId;
   }
@@ -87,14 +99,18 @@ export class MultipartUploads {
         'Part number must be an integer between 1 and 10000',
       );
     }
-    const dir = await this.#uploadDir(bucket, key, uploadId);
-    const file = await ingestToTemp(body, await this.#store.tempDir(bucket), checks);
+    const { dir, record } = await this.#upload(bucket, key, uploadId);
+    const file = await ingestToTemp(body, await this.#store.tempDir(bucket), {
+      ...checks,
+      computeChecksums: record.checksumAlgorithm ? [record.checksumAlgorithm] : undefined,
+    });
     const part: PartRecord = {
       partNumber,
       file: `${partNumber}.${randomBytes(8).toString('hex')}`,
       etag: `"${file.md5Hex}"`,
       size: file.size,
       lastModifiedMs: this.#store.clock.now(),
+      ...(Object.keys(file.checksums).length > 0 ? { checksums: file.checksums } : {}),
     };
     // A part may be sent again (a retry, or a client changing its mind): the last copy wins.
     // Each copy has its own content file and its record is swapped in by one rename, so the
@@ -154,12 +170,13 @@ export class MultipartUploads {
     bucket: string,
     key: string,
     uploadId: string,
-    requested: { partNumber: number; etag: string }[],
+    requested: RequestedPart[],
     ttlMs: number | undefined,
     condition?: WriteCondition,
+    /** Checksums the client sent for the whole object (composite `<base64>-<n>` values). */
+    expectedChecksums: Partial<Record<ChecksumAlgorithm, string>> = {},
   ): Promise<ObjectMeta> {
-    const dir = await this.#uploadDir(bucket, key, uploadId);
-    const record = JSON.parse(await readFile(join(dir, 'upload.json'), 'utf8')) as UploadRecord;
+    const { dir, record } = await this.#upload(bucket, key, uploadId);
     const stored = new Map((await this.listParts(bucket, key, uploadId)).map((p) => [p.partNumber, p]));
     if (requested.length === 0) {
       throw new StorageError('invalid_request', 'MalformedXML', 'CompleteMultipartUpload lists no parts');
@@ -176,7 +193,10 @@ export class MultipartUploads {
       }
       previous = want.partNumber;
       const part = stored.get(want.partNumber);
-      if (!part || unquote(part.etag) !== unquote(want.etag)) {
+      const isChecksumWrong = Object.entries(want.checksums ?? {}).some(
+        ([algorithm, value]) => part?.checksums?.[algorithm] !== value,
+      );
+      if (!part || unquote(part.etag) !== unquote(want.etag) || isChecksumWrong) {
         throw new StorageError(
           'invalid_request',
           'InvalidPart',
@@ -192,6 +212,16 @@ export class MultipartUploads {
         'EntityTooSmall',
         `Your proposed upload is smaller than the minimum allowed size: part ${small.partNumber} is ${small.size} bytes, every part but the last needs ${MIN_PART_BYTES}`,
       );
+    }
+    const checksums = compositeChecksums(record.checksumAlgorithm, parts);
+    for (const [algorithm, value] of Object.entries(expectedChecksums)) {
+      if (checksums[algorithm] !== undefined && checksums[algorithm] !== value) {
+        throw new StorageError(
+          'invalid_request',
+          'BadDigest',
+          `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+        );
+      }
     }
     // Checked again atomically at commit; here it saves concatenating for nothing.
     condition?.(await this.#store.head(bucket, key));
@@ -225,7 +255,10 @@ export class MultipartUploads {
       etag,
       contentType,
       ttlMs,
-      attrs: record.attrs,
+      attrs:
+        Object.keys(checksums).length > 0
+          ? { userMeta: {}, headers: {}, ...record.attrs, checksums }
+          : record.attrs,
       partSizes: parts.map((p) => p.size),
       condition,
     });
@@ -234,6 +267,14 @@ export class MultipartUploads {
   }
 
   async #uploadDir(bucket: string, key: string, uploadId: string): Promise<string> {
+    return (await this.#upload(bucket, key, uploadId)).dir;
+  }
+
+  async #upload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+  ): Promise<{ dir: string; record: UploadRecord }> {
     if (!UPLOAD_ID.test(uploadId)) throw noSuchUpload();
     const dir = join(await this.#store.multipartDir(bucket), uploadId);
     let record: UploadRecord;
@@ -243,8 +284,34 @@ export class MultipartUploads {
       throw noSuchUpload();
     }
     if (record.key !== key) throw noSuchUpload();
-    return dir;
+    return { dir, record };
   }
+}
+
+/** One entry of a CompleteMultipartUpload body. */
+export interface RequestedPart {
+  partNumber: number;
+  etag: string;
+  /** Per-part checksums the client lists; each must match the stored part's. */
+  checksums?: Partial<Record<ChecksumAlgorithm, string>>;
+}
+
+/**
+ * S3's checksum of a multipart object: the checksum of the concatenated binary part
+ * checksums, then `-<part count>`. Only when the upload declared an algorithm.
+ */
+function compositeChecksums(
+  algorithm: ChecksumAlgorithm | undefined,
+  parts: PartRecord[],
+): Record<string, string> {
+  if (!algorithm) return {};
+  const sum = createChecksum(algorithm);
+  for (const part of parts) {
+    const value = part.checksums?.[algorithm];
+    if (value === undefined) return {};
+    sum.update(Buffer.from(value, 'base64'));
+  }
+  return { [algorithm]: `${sum.digest().toString('base64')}-${parts.length}` };
 }
 
 async function readPartRecord(path: string): Promise<PartRecord | undefined> {

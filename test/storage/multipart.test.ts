@@ -8,6 +8,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListPartsCommand,
   PutObjectCommand,
   type S3Client,
   S3ServiceException,
@@ -134,6 +135,67 @@ describe('storage multipart: part sizes, listing uploads, partNumber reads, Uplo
       (await failure(s3.send(new GetObjectCommand({ Bucket, Key: 'simple.txt', PartNumber: 2 })))).name,
       'InvalidPart',
     );
+  });
+
+  it('a SHA-256 multipart upload: per-part checksums and the composite checksum (s3-tests values)', async () => {
+    const Key = 'mp-sha256';
+    const created = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket, Key, ChecksumAlgorithm: 'SHA256' }),
+    );
+    assert.equal(created.ChecksumAlgorithm, 'SHA256');
+    const { UploadId } = created;
+    const part = await s3.send(
+      new UploadPartCommand({
+        Bucket,
+        Key,
+        UploadId,
+        PartNumber: 1,
+        Body: 'A'.repeat(1024),
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
+    assert.equal(part.ChecksumSHA256, 'arcu6553sHVAiX4MjW0j7I7vD4w6R+Gz9Ok0Q9lTa+0=');
+    const listed = await s3.send(new ListPartsCommand({ Bucket, Key, UploadId }));
+    assert.equal(listed.Parts?.[0]?.ChecksumSHA256, part.ChecksumSHA256);
+    const Parts = [{ PartNumber: 1, ETag: part.ETag, ChecksumSHA256: part.ChecksumSHA256 }];
+    const bad = await failure(
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId,
+          ChecksumSHA256: 'bad',
+          MultipartUpload: { Parts },
+        }),
+      ),
+    );
+    assert.deepEqual(bad, { status: 400, name: 'BadDigest' });
+    const wrongPart = await failure(
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId,
+          MultipartUpload: {
+            Parts: [{ ...Parts[0], ChecksumSHA256: createHash('sha256').update('x').digest('base64') }],
+          },
+        }),
+      ),
+    );
+    assert.equal(wrongPart.name, 'InvalidPart');
+    const composite = 'Ok6Cs5b96ux6+MWQkJO7UBT5sKPBeXBLwvj/hK89smg=-1';
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket,
+        Key,
+        UploadId,
+        ChecksumSHA256: composite,
+        MultipartUpload: { Parts },
+      }),
+    );
+    assert.equal(done.ChecksumSHA256, composite);
+    const head = await s3.send(new HeadObjectCommand({ Bucket, Key, ChecksumMode: 'ENABLED' }));
+    assert.equal(head.ChecksumSHA256, composite);
   });
 
   it('UploadPartCopy copies whole objects and byte ranges; bad ranges are refused', async () => {

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, isChecksumAlgorithm } from '../../storage/checksums.ts';
 import { compareKeys } from '../../storage/keys.ts';
 import { requireWrite } from './access.ts';
 import { parseXmlBody } from './bucket-routes.ts';
@@ -22,12 +23,18 @@ function uploadIdOf(call: S3Call): string {
 
 export async function createMultipartUpload(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
   requireWrite(call.caller.principal, call.bucket);
+  const algorithmText = headerOf(call.req, 'x-amz-checksum-algorithm')?.toLowerCase();
+  if (algorithmText !== undefined && !isChecksumAlgorithm(algorithmText)) {
+    throw s3Error('InvalidRequest', 'Checksum algorithm provided is unsupported.', 400);
+  }
   const uploadId = await ctx.uploads.create(
     call.bucket.name,
     call.key,
     headerOf(call.req, 'content-type'),
     attrsFromRequest(call.req),
+    algorithmText,
   );
+  if (algorithmText) call.reply.header('x-amz-checksum-algorithm', algorithmText.toUpperCase());
   return sendXml(call, 'InitiateMultipartUploadResult', [
     el('Bucket', call.bucket.name),
     el('Key', call.key),
@@ -49,6 +56,9 @@ export async function uploadPart(ctx: StorageContext, call: S3Call): Promise<Fas
     checks,
   );
   call.reply.header('etag', part.etag);
+  for (const [algorithm, value] of Object.entries(part.checksums ?? {})) {
+    call.reply.header(`x-amz-checksum-${algorithm}`, value);
+  }
   return call.reply.status(200).send();
 }
 
@@ -56,24 +66,53 @@ export async function completeMultipartUpload(ctx: StorageContext, call: S3Call)
   requireWrite(call.caller.principal, call.bucket);
   const condition = writeCondition(call.req.headers);
   const doc = parseXmlBody(await readSmallBody(call.req, call.caller));
-  const parts = (
-    doc.CompleteMultipartUpload as { Part?: { PartNumber?: string; ETag?: string }[] } | undefined
-  )?.Part;
+  const parts = (doc.CompleteMultipartUpload as { Part?: Record<string, unknown>[] } | undefined)?.Part;
   if (!parts) throw s3Error('MalformedXML', 'The XML you provided was not well-formed', 400);
+  const expected: Partial<Record<ChecksumAlgorithm, string>> = {};
+  for (const algorithm of CHECKSUM_ALGORITHMS) {
+    const value = headerOf(call.req, `x-amz-checksum-${algorithm}`);
+    if (value !== undefined) expected[algorithm] = value;
+  }
   const meta = await ctx.uploads.complete(
     call.bucket.name,
     call.key,
     uploadIdOf(call),
-    parts.map((p) => ({ partNumber: Number(p.PartNumber), etag: String(p.ETag ?? '') })),
+    parts.map((p) => ({
+      partNumber: Number(p.PartNumber),
+      etag: String(p.ETag ?? ''),
+      checksums: checksumsOfElement(p),
+    })),
     call.bucket.ttlMs,
     condition,
+    expected,
   );
   return sendXml(call, 'CompleteMultipartUploadResult', [
     el('Location', `${call.req.protocol}://${call.req.headers.host ?? ''}${call.target.rawPath}`),
     el('Bucket', call.bucket.name),
     el('Key', call.key),
     el('ETag', meta.etag),
+    ...checksumElements(meta.attrs?.checksums),
   ]);
+}
+
+/** `ChecksumSHA256` and friends, as S3 names them in XML. */
+function checksumElementName(algorithm: string): string {
+  return `Checksum${algorithm.toUpperCase()}`;
+}
+
+function checksumElements(checksums: Record<string, string> | undefined): string[] {
+  return Object.entries(checksums ?? {}).map(([algorithm, value]) =>
+    el(checksumElementName(algorithm), value),
+  );
+}
+
+function checksumsOfElement(part: Record<string, unknown>): Partial<Record<ChecksumAlgorithm, string>> {
+  const out: Partial<Record<ChecksumAlgorithm, string>> = {};
+  for (const algorithm of CHECKSUM_ALGORITHMS) {
+    const value = part[checksumElementName(algorithm)];
+    if (value !== undefined) out[algorithm] = String(value).trim();
+  }
+  return out;
 }
 
 export async function abortMultipartUpload(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
@@ -96,6 +135,7 @@ export async function listParts(ctx: StorageContext, call: S3Call): Promise<Fast
         el('LastModified', isoTime(p.lastModifiedMs)),
         el('ETag', p.etag),
         el('Size', p.size),
+        ...checksumElements(p.checksums),
       ]),
     ),
   ]);

@@ -15,12 +15,14 @@ export function uploadBody(
   req: FastifyRequest,
   caller: Caller,
   maxBytes: number,
+  /** Off for request documents (their x-amz-checksum-* describe the object, e.g. on completion). */
+  hasContentChecksums = true,
 ): { body: Readable; checks: IngestChecks } {
   const payloadHash = caller.payloadHash ?? headerOf(req, 'x-amz-content-sha256');
   const checks: IngestChecks = { maxBytes };
   const md5 = contentMd5Of(req);
   if (md5 !== undefined) checks.md5Base64 = md5;
-  const checksums = checksumsOf(req);
+  const checksums = hasContentChecksums ? checksumsOf(req) : undefined;
   if (checksums) checks.checksums = checksums;
   if (payloadHash && /^[0-9a-f]{64}$/i.test(payloadHash)) checks.sha256Hex = payloadHash;
   const raw = req.raw as Readable;
@@ -86,7 +88,7 @@ export async function readSmallBody(
   caller: Caller,
   limitBytes = 4 * 1024 * 1024,
 ): Promise<string> {
-  const { body } = uploadBody(req, caller, limitBytes);
+  const { body } = uploadBody(req, caller, limitBytes, false);
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
