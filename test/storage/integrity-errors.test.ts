@@ -172,6 +172,19 @@ describe('storage integrity headers, errors and listing edge cases', () => {
     assert.match(got.headers.get('content-type') ?? '', /^text\/plain/);
   });
 
+  it('an empty or missing Authorization is anonymous: private reads and all writes are AccessDenied', async () => {
+    const url = `${app.url}/storage/private/keep-out.txt`;
+    await fetch(url, { method: 'PUT', headers: auth, body: 'private' });
+    for (const headers of [{ authorization: '' }, {}] as Record<string, string>[]) {
+      const get = await fetch(url, { headers });
+      assert.equal(get.status, 403);
+      assert.match(await get.text(), /<Code>AccessDenied<\/Code>/);
+      const put = await fetch(url, { method: 'PUT', headers, body: 'overwritten' });
+      assert.equal(put.status, 403);
+    }
+    assert.equal(await (await fetch(url, { headers: auth })).text(), 'private');
+  });
+
   it('every XML error carries the RequestId of its x-amz-request-id header', async () => {
     const res = await fetch(`${app.url}/storage/private/absent.txt`, { headers: auth });
     assert.equal(res.status, 404);
