@@ -158,7 +158,13 @@ export class MultipartUploads {
         // completed or aborted meanwhile
       }
     }
-    return out.sort((a, b) => compareKeys(a.key, b.key) || a.initiatedMs - b.initiatedMs);
+    // Upload ids break ties, so pages by upload-id-marker see one total order.
+    return out.sort(
+      (a, b) =>
+        compareKeys(a.key, b.key) ||
+        a.initiatedMs - b.initiatedMs ||
+        (a.uploadId < b.uploadId ? -1 : a.uploadId > b.uploadId ? 1 : 0),
+    );
   }
 
   async abort(bucket: string, key: string, uploadId: string): Promise<void> {

@@ -86,20 +86,50 @@ describe('storage multipart: part sizes, listing uploads, partNumber reads, Uplo
     await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }));
   });
 
-  it('ListMultipartUploads shows uploads in progress until completed or aborted', async () => {
-    const one = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'lmu/b' }));
-    const two = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key: 'lmu/a' }));
+  it('ListMultipartUploads: uploads in progress, by prefix, delimiter and page', async () => {
+    const started: [string, string][] = [];
+    for (const Key of ['lmu/b', 'lmu/a', 'lmu/dir/c', 'lmu/a']) {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
+      started.push([Key, UploadId ?? '']);
+    }
     const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: 'lmu/' }));
     assert.deepEqual(
-      listed.Uploads?.map((u) => [u.Key, u.UploadId]),
-      [
-        ['lmu/a', two.UploadId],
-        ['lmu/b', one.UploadId],
-      ],
+      listed.Uploads?.map((u) => u.Key),
+      ['lmu/a', 'lmu/a', 'lmu/b', 'lmu/dir/c'],
     );
+    assert.deepEqual(new Set(listed.Uploads?.map((u) => u.UploadId)), new Set(started.map(([, id]) => id)));
     assert.ok(listed.Uploads?.[0]?.Initiated instanceof Date);
-    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: 'lmu/a', UploadId: two.UploadId }));
-    await s3.send(new AbortMultipartUploadCommand({ Bucket, Key: 'lmu/b', UploadId: one.UploadId }));
+
+    const rolled = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: 'lmu/', Delimiter: '/' }));
+    assert.deepEqual(
+      rolled.Uploads?.map((u) => u.Key),
+      ['lmu/a', 'lmu/a', 'lmu/b'],
+    );
+    assert.deepEqual(
+      rolled.CommonPrefixes?.map((p) => p.Prefix),
+      ['lmu/dir/'],
+    );
+
+    // One a page, by key and upload-id markers: every upload once, in the same order.
+    const paged: string[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    for (let i = 0; i < 10; i++) {
+      const page = await s3.send(
+        new ListMultipartUploadsCommand({ Bucket, Prefix: 'lmu/', MaxUploads: 1, KeyMarker, UploadIdMarker }),
+      );
+      paged.push(...(page.Uploads ?? []).map((u) => u.UploadId ?? ''));
+      if (!page.IsTruncated) break;
+      KeyMarker = page.NextKeyMarker;
+      UploadIdMarker = page.NextUploadIdMarker;
+    }
+    assert.deepEqual(
+      paged,
+      listed.Uploads?.map((u) => u.UploadId),
+    );
+
+    for (const [Key, UploadId] of started)
+      await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }));
     const after = await s3.send(new ListMultipartUploadsCommand({ Bucket, Prefix: 'lmu/' }));
     assert.equal(after.Uploads, undefined);
   });

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm, isChecksumAlgorithm } from '../../storage/checksums.ts';
 import { compareKeys } from '../../storage/keys.ts';
+import type { UploadSummary } from '../../storage/multipart.ts';
 import { requireWrite } from './access.ts';
 import { parseXmlBody } from './bucket-routes.ts';
 import type { S3Call, StorageContext } from './context.ts';
@@ -141,39 +142,83 @@ export async function listParts(ctx: StorageContext, call: S3Call): Promise<Fast
   ]);
 }
 
-/** ListMultipartUploads (GET ?uploads): the uploads in progress, filtered by prefix. */
+/** The common prefix a key rolls up into under a delimiter, if any. */
+function rollUp(key: string, prefix: string, delimiter: string): string | undefined {
+  if (delimiter === '') return undefined;
+  const at = key.indexOf(delimiter, prefix.length);
+  return at >= 0 ? key.slice(0, at + delimiter.length) : undefined;
+}
+
+/**
+ * ListMultipartUploads (GET ?uploads): uploads in progress in key, then initiation, order;
+ * `prefix`, `delimiter` (CommonPrefixes), `max-uploads`, and `key-marker` with
+ * `upload-id-marker` to page (a marker that is a rolled-up prefix skips the whole prefix).
+ */
 export async function listMultipartUploads(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
   requireWrite(call.caller.principal, call.bucket);
-  const prefix = queryValue(call.target, 'prefix') ?? '';
+  const q = (name: string) => queryValue(call.target, name) ?? '';
+  const prefix = q('prefix');
+  const delimiter = q('delimiter');
   const maxText = queryValue(call.target, 'max-uploads');
   const maxUploads = maxText === undefined ? 1000 : Math.min(1000, Number(maxText));
   if (!Number.isInteger(maxUploads) || maxUploads < 0) {
     throw s3Error('InvalidArgument', 'max-uploads must be a non-negative integer', 400);
   }
-  const keyMarker = queryValue(call.target, 'key-marker') ?? '';
-  const all = (await ctx.uploads.list(call.bucket.name)).filter(
-    (u) => u.key.startsWith(prefix) && (keyMarker === '' || compareKeys(u.key, keyMarker) > 0),
-  );
-  const page = all.slice(0, maxUploads);
-  const isTruncated = all.length > page.length;
-  const last = page[page.length - 1];
+  const keyMarker = q('key-marker');
+  const uploadIdMarker = keyMarker === '' ? '' : q('upload-id-marker');
+  const all = await ctx.uploads.list(call.bucket.name);
+  let i = 0;
+  if (keyMarker !== '') {
+    const at =
+      uploadIdMarker === '' ? -1 : all.findIndex((u) => u.key === keyMarker && u.uploadId === uploadIdMarker);
+    i = at >= 0 ? at + 1 : all.findIndex((u) => compareKeys(u.key, keyMarker) > 0);
+    if (i < 0) i = all.length;
+  }
+  const skipPrefix =
+    keyMarker !== '' && keyMarker.startsWith(prefix) && rollUp(keyMarker, prefix, delimiter) === keyMarker
+      ? keyMarker
+      : undefined;
+  const uploads: UploadSummary[] = [];
+  const prefixes: string[] = [];
+  let next: { key: string; uploadId: string } | undefined;
+  let isTruncated = false;
+  for (; i < all.length; i++) {
+    const u = all[i] as UploadSummary;
+    if (!u.key.startsWith(prefix) || (skipPrefix !== undefined && u.key.startsWith(skipPrefix))) continue;
+    const rolled = rollUp(u.key, prefix, delimiter);
+    if (rolled !== undefined && prefixes[prefixes.length - 1] === rolled) continue;
+    if (uploads.length + prefixes.length >= maxUploads) {
+      isTruncated = true;
+      break;
+    }
+    if (rolled !== undefined) {
+      prefixes.push(rolled);
+      next = { key: rolled, uploadId: '' };
+    } else {
+      uploads.push(u);
+      next = { key: u.key, uploadId: u.uploadId };
+    }
+  }
+  const owner = [el('ID', 'agentgate'), el('DisplayName', 'agentgate')];
   return sendXml(call, 'ListMultipartUploadsResult', [
     el('Bucket', call.bucket.name),
     el('KeyMarker', keyMarker),
-    el('UploadIdMarker', ''),
-    ...(isTruncated && last ? [el('NextKeyMarker', last.key), el('NextUploadIdMarker', last.uploadId)] : []),
+    el('UploadIdMarker', uploadIdMarker),
+    ...(isTruncated && next ? [el('NextKeyMarker', next.key), el('NextUploadIdMarker', next.uploadId)] : []),
     el('Prefix', prefix),
+    ...(delimiter ? [el('Delimiter', delimiter)] : []),
     el('MaxUploads', maxUploads),
     el('IsTruncated', isTruncated),
-    ...page.map((u) =>
+    ...uploads.map((u) =>
       el('Upload', [
         el('Key', u.key),
         el('UploadId', u.uploadId),
-        el('Initiator', [el('ID', 'agentgate'), el('DisplayName', 'agentgate')]),
-        el('Owner', [el('ID', 'agentgate'), el('DisplayName', 'agentgate')]),
+        el('Initiator', owner),
+        el('Owner', owner),
         el('StorageClass', 'STANDARD'),
         el('Initiated', isoTime(u.initiatedMs)),
       ]),
     ),
+    ...prefixes.map((p) => el('CommonPrefixes', [el('Prefix', p)])),
   ]);
 }
