@@ -322,7 +322,10 @@ function compositeChecksums(
 
 async function readPartRecord(path: string): Promise<PartRecord | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as PartRecord;
+    const record = JSON.parse(await readFile(path, 'utf8')) as PartRecord;
+    // Uploads begun before parts had their own files kept part N's content in the file "N".
+    record.file ??= String(record.partNumber);
+    return record;
   } catch {
     return undefined;
   }
