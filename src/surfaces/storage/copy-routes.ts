@@ -95,8 +95,10 @@ function parseCopyRange(text: string, size: number): { start: number; end: numbe
       400,
     );
   }
-  if (end >= size)
-    throw s3Error('InvalidRange', 'The specified copy range is invalid for the source object size', 416);
+  // S3 answers a range past the source's end 400 InvalidArgument here (not GetObject's 416).
+  if (end >= size) {
+    throw s3Error('InvalidArgument', `Range specified is not valid for source object of size: ${size}`, 400);
+  }
   return { start, end };
 }
 
