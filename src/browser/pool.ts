@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Browser } from 'playwright-core';
 import { AppError } from '../errors.ts';
@@ -19,28 +20,44 @@ export interface PoolOptions {
   logger: Logger;
 }
 
+export interface ReplicaStatus {
+  id: string;
+  state: string;
+  queued: number;
+  served: number;
+  crashes: number;
+  replacements: number;
+  url: string | undefined;
+  /** Who holds it and under which instance id: for the caller-facing views to filter, never to show. */
+  owner: string | undefined;
+  instanceId: string | undefined;
+}
+
 export interface PoolStatus {
   browser: 'not_started' | 'running' | 'disconnected';
   version: string | undefined;
-  replicas: Array<{
-    id: string;
-    state: string;
-    queued: number;
-    served: number;
-    crashes: number;
-    replacements: number;
-    url: string | undefined;
-  }>;
+  replicas: ReplicaStatus[];
+}
+
+/** A replica as one owner holds it: run actions with `replica.run(instanceId, …)`. */
+export interface Claim {
+  replica: Replica;
+  instanceId: string;
+  /** True when the replica was just assigned (the caller must be told its new instance id). */
+  isNew: boolean;
 }
 
 /**
  * N replicas over one shared Chromium process. The browser starts on first use (most
  * deployments never touch this surface) and is relaunched if it dies.
+ *
+ * Each replica belongs to one owner at a time, under an unguessable instance id (the
+ * INSTANCEID cookie of the seed's clients). An owner reaches a replica only by presenting
+ * an id it was given; any other id, or another owner's, gets it a replica of its own.
  */
 export class BrowserPool {
   readonly replicas: readonly Replica[];
   #browser: Promise<Browser> | undefined;
-  #nextPick = 0;
   #isClosed = false;
 
   constructor(private readonly opts: PoolOptions) {
@@ -54,19 +71,50 @@ export class BrowserPool {
     return this.opts.viewport;
   }
 
-  replicaById(id: string | undefined): Replica | undefined {
-    return id === undefined ? undefined : this.replicas.find((r) => r.id === id);
+  /** The replica currently held under `instanceId` (any owner): for tests and diagnostics only. */
+  replicaOf(instanceId: string | undefined): Replica | undefined {
+    return this.replicas.find((r) => idsEqual(r.instanceId, instanceId));
   }
 
-  /** The pinned replica when the caller has one, else the least loaded (round robin among equals). */
-  pick(pinnedId?: string): Replica {
-    const pinned = this.replicaById(pinnedId);
-    if (pinned) return pinned;
-    const start = this.#nextPick++ % this.replicas.length;
-    let best = this.replicas[start] as Replica;
-    for (let i = 1; i < this.replicas.length; i++) {
-      const r = this.replicas[(start + i) % this.replicas.length] as Replica;
-      if (r.load < best.load) best = r;
+  /**
+   * The replica `owner` holds under `instanceId`, or else a replica newly assigned to it:
+   * a free one, or failing that the least recently claimed one that nobody is using (its
+   * previous owner's state is discarded and its id no longer works). Synchronous, so a
+   * caller that runs on the claim at once cannot lose it in between.
+   */
+  claim(owner: string, instanceId?: string): Claim {
+    const held = this.claimable(owner, instanceId);
+    if (held?.instanceId) {
+      held.lastClaimedAt = Date.now();
+      return { replica: held, instanceId: held.instanceId, isNew: false };
+    }
+    const replica = this.#freeReplica();
+    if (!replica) {
+      throw new AppError('queue_full', 'Every browser replica is in use by other callers; retry shortly', 1);
+    }
+    if (replica.owner !== undefined) {
+      this.opts.logger.info({ replicaId: replica.id }, 'browser replica handed to a new owner');
+    }
+    return { replica, instanceId: replica.assign(owner), isNew: true };
+  }
+
+  /** The replica `owner` holds under `instanceId`, without claiming it (undefined if none). */
+  claimable(owner: string, instanceId: string | undefined): Replica | undefined {
+    return this.replicas.find((r) => r.owner === owner && idsEqual(r.instanceId, instanceId));
+  }
+
+  /** Gives a replica back (e.g. its MCP session ended) if `owner` still holds it under `instanceId`. */
+  release(owner: string, instanceId: string): void {
+    this.claimable(owner, instanceId)?.unassign();
+  }
+
+  #freeReplica(): Replica | undefined {
+    const unowned = this.replicas.filter((r) => r.owner === undefined);
+    const candidates = unowned.length > 0 ? unowned : this.replicas.filter((r) => r.load === 0);
+    let best: Replica | undefined;
+    for (const r of candidates) {
+      if (!best || r.load < best.load || (r.load === best.load && r.lastClaimedAt < best.lastClaimedAt))
+        best = r;
     }
     return best;
   }
@@ -84,6 +132,8 @@ export class BrowserPool {
         crashes: r.crashes,
         replacements: r.replacements,
         url: r.url,
+        owner: r.owner,
+        instanceId: r.instanceId,
       })),
     };
   }
@@ -128,4 +178,12 @@ export class BrowserPool {
     });
     return launching;
   }
+}
+
+/** Constant-time comparison of instance ids, so response timing says nothing about a guess. */
+function idsEqual(held: string | undefined, presented: string | undefined): boolean {
+  if (held === undefined || presented === undefined) return false;
+  const a = Buffer.from(held);
+  const b = Buffer.from(presented);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

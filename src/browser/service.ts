@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import { type AddressClassifier, NetGuard } from './net-guard.ts';
-import { BrowserPool } from './pool.ts';
-import type { Replica } from './replica.ts';
+import { BrowserPool, type Claim } from './pool.ts';
 import type { ActionResult } from './run-action.ts';
 import { captureViewportPng, type ScreenshotSize } from './screenshot.ts';
 import { runRequest } from './script.ts';
@@ -37,10 +36,10 @@ export class BrowserService {
     });
   }
 
-  /** Runs one request body (an action or a run_script) on the replica, queueing behind others. */
-  execute(replica: Replica, body: unknown): Promise<ActionResult> {
+  /** Runs one request body (an action or a run_script) on the claimed replica, queueing behind others. */
+  execute({ replica, instanceId }: Claim, body: unknown): Promise<ActionResult> {
     const c = this.config();
-    return replica.run((page) =>
+    return replica.run(instanceId, (page) =>
       runRequest(
         {
           page,
@@ -54,9 +53,9 @@ export class BrowserService {
     );
   }
 
-  screenshot(replica: Replica, size: ScreenshotSize): Promise<Buffer> {
+  screenshot({ replica, instanceId }: Claim, size: ScreenshotSize): Promise<Buffer> {
     const timeoutMs = this.config().STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS;
-    return replica.run((page) => captureViewportPng(page, size, timeoutMs));
+    return replica.run(instanceId, (page) => captureViewportPng(page, size, timeoutMs));
   }
 
   close(): Promise<void> {

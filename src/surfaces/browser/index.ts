@@ -25,7 +25,7 @@ export function makeBrowserSurface(
     scope.setErrorHandler(renderBrowserError);
     registerActionRoutes(scope, deps, service);
     registerScreenshotRoutes(scope, deps, service);
-    registerQueueRoutes(scope, service);
+    registerQueueRoutes(scope, deps, service);
     registerMcpRoutes(scope, deps, service);
   };
 }

@@ -1,23 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
+import type { PoolStatus } from '../../browser/pool.ts';
 import type { ScreenshotSize } from '../../browser/screenshot.ts';
 import type { BrowserService } from '../../browser/service.ts';
 import { AppError } from '../../errors.ts';
-import { requireBrowserAuth } from './auth.ts';
+import { browserOwnerOf, optionalBrowserAuth, requireBrowserAuth } from './auth.ts';
 import { renderResult } from './render.ts';
-import { stickyReplica } from './sticky.ts';
+import { claimReplica, cookieValue, STICKY_COOKIE } from './sticky.ts';
 
 export const PREFIX = '/stealthy-auto-browse';
 
 export function registerActionRoutes(scope: FastifyInstance, deps: AppDeps, service: BrowserService): void {
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
-    await requireBrowserAuth(deps, req);
+    const owner = browserOwnerOf(await requireBrowserAuth(deps, req));
     if (typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) {
       throw new AppError('invalid_request', 'Body must be a JSON object like {"action": "goto", "url": "…"}');
     }
-    const replica = stickyReplica(service.pool, req, reply);
-    reply.header('x-browser-replica', replica.id);
-    return renderResult(await service.execute(replica, req.body), reply);
+    const claim = claimReplica(service.pool, owner, req, reply);
+    return renderResult(await service.execute(claim, req.body), reply);
   };
   scope.post(`${PREFIX}/`, handler);
   scope.post(PREFIX, handler);
@@ -32,10 +32,10 @@ export function registerScreenshotRoutes(
   // the seed's callers of either URL get a PNG of what the page shows.
   for (const kind of ['browser', 'desktop']) {
     scope.get(`${PREFIX}/screenshot/${kind}`, async (req, reply) => {
-      await requireBrowserAuth(deps, req);
-      const replica = stickyReplica(service.pool, req, reply);
-      const png = await service.screenshot(replica, sizeOf(req.query as Record<string, string | undefined>));
-      return reply.header('x-browser-replica', replica.id).type('image/png').send(png);
+      const owner = browserOwnerOf(await requireBrowserAuth(deps, req));
+      const size = sizeOf(req.query as Record<string, string | undefined>);
+      const png = await service.screenshot(claimReplica(service.pool, owner, req, reply), size);
+      return reply.type('image/png').send(png);
     });
   }
 }
@@ -53,29 +53,50 @@ function sizeOf(query: Record<string, string | undefined>): ScreenshotSize {
   return { whLargest: read('whLargest'), width: read('width'), height: read('height') };
 }
 
-/** No auth, like the seed's HAProxy endpoints: they expose states and counts, never page content. */
-export function registerQueueRoutes(scope: FastifyInstance, service: BrowserService): void {
-  scope.get(`${PREFIX}/__queue/health`, async () => {
+/**
+ * No auth needed, like the seed's HAProxy endpoints, but without it they show counts only.
+ * An authenticated caller also sees each replica's state, and the page origin of the one
+ * its INSTANCEID holds; never another caller's page, owner or instance id.
+ */
+export function registerQueueRoutes(scope: FastifyInstance, deps: AppDeps, service: BrowserService): void {
+  scope.get(`${PREFIX}/__queue/health`, async () => ({
+    status: 'ok',
+    ...countsOf(await service.pool.status()),
+  }));
+  scope.get(`${PREFIX}/__queue/status`, async (req) => {
+    const principal = await optionalBrowserAuth(deps, req);
     const status = await service.pool.status();
-    const states = status.replicas.map((r) => r.state);
+    if (!principal) return countsOf(status);
+    const owner = browserOwnerOf(principal);
+    const mine = service.pool.claimable(owner, cookieValue(req, STICKY_COOKIE));
     return {
-      status: 'ok',
-      browser: status.browser,
-      replicas: states.length,
-      idle: states.filter((s) => s === 'idle' || s === 'not_started').length,
-      busy: states.filter((s) => s === 'busy').length,
-      crashed: states.filter((s) => s === 'crashed').length,
-      queued: status.replicas.reduce((n, r) => n + r.queued, 0),
+      ...countsOf(status),
+      version: status.version,
+      replicas: status.replicas.map((r) => ({
+        id: r.id,
+        state: r.state,
+        queued: r.queued,
+        served: r.served,
+        crashes: r.crashes,
+        replacements: r.replacements,
+        mine: r.id === mine?.id,
+        // Page URLs may carry secrets (tokens in query strings): even the holder sees only the origin.
+        url: r.id === mine?.id && r.url ? originOf(r.url) : null,
+      })),
     };
   });
-  scope.get(`${PREFIX}/__queue/status`, async () => {
-    const status = await service.pool.status();
-    // Page URLs may carry secrets (tokens in query strings): only their origin is shown.
-    return {
-      ...status,
-      replicas: status.replicas.map((r) => ({ ...r, url: r.url ? originOf(r.url) : null })),
-    };
-  });
+}
+
+function countsOf(status: PoolStatus) {
+  const states = status.replicas.map((r) => r.state);
+  return {
+    browser: status.browser,
+    replicas: states.length,
+    idle: states.filter((s) => s === 'idle' || s === 'not_started').length,
+    busy: states.filter((s) => s === 'busy').length,
+    crashed: states.filter((s) => s === 'crashed').length,
+    queued: status.replicas.reduce((n, r) => n + r.queued, 0),
+  };
 }
 
 function originOf(url: string): string {
