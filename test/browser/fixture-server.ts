@@ -31,7 +31,12 @@ const PAGES: Record<string, string> = {
       const d = document.createElement('div'); d.id = 'late'; d.textContent = 'Ready now';
       document.body.appendChild(d);
     }, Number(new URLSearchParams(location.search).get('ms') || 800));</script>`,
-  '/long': `<!doctype html><title>Long</title><div style="height:6000px">Top</div><div id="bottom">Bottom</div>`,
+  '/long': `<!doctype html><title>Long</title><div style="height:6000px">Top</div><div id="bottom">Bottom</div>
+    <script>window.maxScroll = 0; addEventListener('scroll', () => { maxScroll = Math.max(maxScroll, scrollY); });</script>`,
+  '/inspect': `<!doctype html><title>Inspect</title>
+    <style>body{margin:0} .item{color:rgb(255, 0, 0);display:block;height:20px} #hidden{display:none}</style>
+    <ul id="list"><li class="item" data-n="1">One</li><li class="item" data-n="2">Two</li><li class="item" data-n="3">Three</li></ul>
+    <p id="hidden">Hidden</p><a id="link" href="/page2" title="to two">Link text</a>`,
   '/tells': `<!doctype html><title>Tells</title><pre id="tells"></pre>
     <script>
       const tells = [];
@@ -123,6 +128,13 @@ export async function startFixtureServer(host = '127.0.0.1'): Promise<FixtureSer
       res
         .writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' })
         .end('{}');
+      return;
+    }
+    if (url.pathname === '/referer') {
+      const referer = String(req.headers.referer ?? 'none').replace(/[<&]/g, '');
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<!doctype html><title>Referer</title><p id="r">${referer}</p>`);
       return;
     }
     if (url.pathname === '/redirect') {

@@ -1,9 +1,19 @@
-import { browserAction, goto, sleep } from './navigation.ts';
+import { getComputedStyleOf, getElement, getElements, getPageInfo } from './inspect.ts';
+import { browserAction, goto, ping, refresh, sleep } from './navigation.ts';
 import { evalJs, getHtml, getInteractiveElements, getText, screenshot } from './read.ts';
 import { click, fill, type } from './selector-input.ts';
-import { mouseClick, mouseMove, scroll, sendKey, systemClick, systemType } from './system-input.ts';
+import {
+  mouseClick,
+  mouseMove,
+  scroll,
+  scrollToBottom,
+  scrollToBottomHumanized,
+  sendKey,
+  systemClick,
+  systemType,
+} from './system-input.ts';
 import type { AnyBrowserAction } from './types.ts';
-import { waitForElement, waitForText, waitForUrl } from './waits.ts';
+import { waitForElement, waitForNetworkIdle, waitForText, waitForUrl } from './waits.ts';
 
 /** Every atomic action by its wire name: the HTTP API, run_script steps and MCP tools all read this. */
 export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
@@ -28,6 +38,15 @@ export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
     evalJs,
     browserAction,
     sleep,
+    refresh,
+    ping,
+    getPageInfo,
+    getElement,
+    getElements,
+    getComputedStyleOf,
+    waitForNetworkIdle,
+    scrollToBottom,
+    scrollToBottomHumanized,
   ].map((a) => [a.name, a]),
 );
 

@@ -165,3 +165,52 @@ export const scroll = defineAction({
     return { scrolled: amount };
   },
 });
+
+/** Scrolls by viewport heights with window.scrollBy until the page stops moving, then back to the top. */
+export const scrollToBottom = defineAction({
+  name: 'scroll_to_bottom',
+  description: 'Scroll the whole page down with JavaScript (to trigger lazy loading), then back to the top.',
+  params: z.object({ delay: z.number().min(0).max(5).default(0.4).describe('Seconds between steps') }),
+  async run({ page, timeoutMs }, { delay }) {
+    const end = Date.now() + timeoutMs - 500;
+    let previous = -1;
+    let current = (await page.evaluate('scrollY')) as number;
+    while (current !== previous && Date.now() < end) {
+      previous = current;
+      current = (await page.evaluate('scrollBy(0, innerHeight), scrollY')) as number;
+      await pause(delay * 1000);
+    }
+    await page.evaluate('scrollTo(0, 0)');
+    return { scrolled: 'bottom' };
+  },
+});
+
+/** The same with real wheel input: a random number of notches per step, jittered pauses. */
+export const scrollToBottomHumanized = defineAction({
+  name: 'scroll_to_bottom_humanized',
+  description:
+    'Scroll to the bottom with mouse-wheel input of random size and jittered pauses, then back to the top.',
+  params: z.object({
+    min_clicks: z.number().int().min(1).max(50).default(2),
+    max_clicks: z.number().int().min(1).max(50).default(6),
+    delay: z.number().min(0).max(5).default(0.5).describe('Base seconds between steps, jittered'),
+  }),
+  async run({ page, timeoutMs }, { min_clicks, max_clicks, delay }) {
+    const low = Math.min(min_clicks, max_clicks);
+    const high = Math.max(min_clicks, max_clicks);
+    if (!lastPointer.has(page)) {
+      const vp = page.viewportSize() ?? { width: 1280, height: 720 };
+      await humanMove(page, vp.width / 2, vp.height / 2, 0.2);
+    }
+    const end = Date.now() + timeoutMs - 1_000;
+    while (Date.now() < end) {
+      const before = (await page.evaluate('scrollY')) as number;
+      const clicks = low + Math.floor(Math.random() * (high - low + 1));
+      await page.mouse.wheel(0, clicks * 100);
+      await pause(jitter(delay * 1000));
+      if ((await page.evaluate('scrollY')) === before) break;
+    }
+    await page.evaluate('scrollTo(0, 0)');
+    return { scrolled: 'bottom_humanized' };
+  },
+});
