@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
 import { AppError } from '../errors.ts';
+import type { BrowserSession } from './browser-session.ts';
 import { FifoLock } from './fifo-lock.ts';
 
 export type ReplicaState = 'not_started' | 'idle' | 'busy' | 'crashed';
 
 /** Opens a fresh isolated context with its one page; the pool owns the shared browser. */
-export type ReplicaPageFactory = (replicaId: string) => Promise<{ context: BrowserContext; page: Page }>;
+export type ReplicaPageFactory = (
+  replicaId: string,
+) => Promise<{ context: BrowserContext; page: Page; session: BrowserSession }>;
 
 /** 256 random bits, base64url: the INSTANCEID a caller presents is its only claim to a replica. */
 export function newInstanceId(): string {
@@ -26,6 +29,7 @@ export class Replica {
   readonly #lock: FifoLock;
   #context: BrowserContext | undefined;
   #page: Page | undefined;
+  #session: BrowserSession | undefined;
   #isBroken = false;
   #instanceId: string | undefined;
   #owner: string | undefined;
@@ -97,7 +101,7 @@ export class Replica {
    * Runs fn with exclusive use of this replica's page, waiting in its queue if busy, provided
    * the replica is still held under `instanceId` when its turn comes.
    */
-  async run<T>(instanceId: string, fn: (page: Page) => Promise<T>): Promise<T> {
+  async run<T>(instanceId: string, fn: (session: BrowserSession) => Promise<T>): Promise<T> {
     const release = await this.#lock.acquire();
     // The pool only hands over replicas nobody holds or waits for, so this is a last line of
     // defence: a caller must never run on a context that now belongs to someone else.
@@ -114,7 +118,8 @@ export class Replica {
         this.#isBroken = false;
         this.#isReassigned = false;
       }
-      return await fn(await this.#livePage());
+      await this.#livePage();
+      return await fn(this.#session as BrowserSession);
     } finally {
       this.served++;
       // Only a page that existed can need replacing: a failed launch leaves nothing to discard.
@@ -132,13 +137,14 @@ export class Replica {
     const context = this.#context;
     this.#context = undefined;
     this.#page = undefined;
+    this.#session = undefined;
     await context?.close().catch(() => {});
   }
 
   async #livePage(): Promise<Page> {
     if (this.#page && !this.#needsReplacement()) return this.#page;
     if (this.#page) await this.#discard();
-    const { context, page } = await this.openPage(this.id);
+    const { context, page, session } = await this.openPage(this.id);
     page.on('crash', () => {
       if (this.#page !== page) return;
       this.#isBroken = true;
@@ -151,6 +157,7 @@ export class Replica {
     });
     this.#context = context;
     this.#page = page;
+    this.#session = session;
     this.#isBroken = false;
     return page;
   }

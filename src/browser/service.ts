@@ -39,10 +39,11 @@ export class BrowserService {
   /** Runs one request body (an action or a run_script) on the claimed replica, queueing behind others. */
   execute({ replica, instanceId }: Claim, body: unknown): Promise<ActionResult> {
     const c = this.config();
-    return replica.run(instanceId, (page) =>
+    return replica.run(instanceId, (session) =>
       runRequest(
         {
-          page,
+          page: session.page,
+          session,
           timeoutMs: c.STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS,
           allowPrivate: c.STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE,
           netGuard: this.#netGuard,
@@ -55,7 +56,7 @@ export class BrowserService {
 
   screenshot({ replica, instanceId }: Claim, size: ScreenshotSize): Promise<Buffer> {
     const timeoutMs = this.config().STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS;
-    return replica.run(instanceId, (page) => captureViewportPng(page, size, timeoutMs));
+    return replica.run(instanceId, (session) => captureViewportPng(session.page, size, timeoutMs));
   }
 
   close(): Promise<void> {

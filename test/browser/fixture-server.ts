@@ -33,6 +33,10 @@ const PAGES: Record<string, string> = {
     }, Number(new URLSearchParams(location.search).get('ms') || 800));</script>`,
   '/long': `<!doctype html><title>Long</title><div style="height:6000px">Top</div><div id="bottom">Bottom</div>
     <script>window.maxScroll = 0; addEventListener('scroll', () => { maxScroll = Math.max(maxScroll, scrollY); });</script>`,
+  '/dialogs': `<!doctype html><title>Dialogs</title><div id="out"></div>
+    <button id="alert" onclick="alert('Hi there'); out.textContent = 'alert:done'">A</button>
+    <button id="confirm" onclick="out.textContent = 'confirm:' + confirm('Sure?')">C</button>
+    <button id="prompt" onclick="out.textContent = 'prompt:' + prompt('Name?', 'nobody')">P</button>`,
   '/inspect': `<!doctype html><title>Inspect</title>
     <style>body{margin:0} .item{color:rgb(255, 0, 0);display:block;height:20px} #hidden{display:none}</style>
     <ul id="list"><li class="item" data-n="1">One</li><li class="item" data-n="2">Two</li><li class="item" data-n="3">Three</li></ul>

@@ -70,7 +70,7 @@ function hostOf(url: string): string | undefined {
  * (default 1, doubling), and the worst case must fit in 120 s. Here every attempt is also
  * cut to what is left of the action's own deadline, so retries never overrun it.
  */
-const navigationControls = {
+export const navigationControls = {
   wait_until: waitUntil.describe('When navigation counts as done'),
   timeout: z.number().min(0.1).max(120).default(30).describe('Seconds per attempt'),
   retry_count: z.number().int().min(0).max(2).default(1).describe('Retries after a timed-out attempt'),

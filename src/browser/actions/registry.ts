@@ -1,7 +1,26 @@
+import {
+  clearStorage,
+  deleteCookies,
+  getCookies,
+  getStorage,
+  setCookie,
+  setStorage,
+} from './cookies-storage.ts';
+import { calibrate, enterFullscreen, exitFullscreen, getResolution } from './display.ts';
 import { getComputedStyleOf, getElement, getElements, getPageInfo } from './inspect.ts';
 import { browserAction, goto, ping, refresh, sleep } from './navigation.ts';
 import { evalJs, getHtml, getInteractiveElements, getText, screenshot } from './read.ts';
 import { click, fill, type } from './selector-input.ts';
+import {
+  closeTab,
+  consoleLogActions,
+  getLastDialog,
+  handleDialog,
+  listTabs,
+  networkLogActions,
+  newTab,
+  switchTab,
+} from './session-state.ts';
 import {
   mouseClick,
   mouseMove,
@@ -47,6 +66,24 @@ export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
     waitForNetworkIdle,
     scrollToBottom,
     scrollToBottomHumanized,
+    listTabs,
+    newTab,
+    switchTab,
+    closeTab,
+    handleDialog,
+    getLastDialog,
+    ...networkLogActions,
+    ...consoleLogActions,
+    getCookies,
+    setCookie,
+    deleteCookies,
+    getStorage,
+    setStorage,
+    clearStorage,
+    calibrate,
+    getResolution,
+    enterFullscreen,
+    exitFullscreen,
   ].map((a) => [a.name, a]),
 );
 

@@ -1,10 +1,14 @@
 import type { Page } from 'playwright-core';
 import type { z } from 'zod';
+import type { BrowserSession } from '../browser-session.ts';
 import type { NetGuard } from '../net-guard.ts';
 
 /** What one action gets: the replica's page and the bounds it must respect. */
 export interface ActionContext {
+  /** The session's active tab when the action started. */
   page: Page;
+  /** Tabs, dialogs and logs of this replica. */
+  session: BrowserSession;
   /** Upper bound for this action in ms (STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS). */
   timeoutMs: number;
   allowPrivate: boolean;
