@@ -37,6 +37,10 @@ const PAGES: Record<string, string> = {
     <button id="alert" onclick="alert('Hi there'); out.textContent = 'alert:done'">A</button>
     <button id="confirm" onclick="out.textContent = 'confirm:' + confirm('Sure?')">C</button>
     <button id="prompt" onclick="out.textContent = 'prompt:' + prompt('Name?', 'nobody')">P</button>`,
+  '/counter': `<!doctype html><title>Counter</title><div id="n">0</div>
+    <button id="inc" onclick="n.textContent = Number(n.textContent) + 1">+1</button>
+    <button id="more" onclick="n.textContent = Number(n.textContent) + 1; if (++window.loads === 3) this.remove()">Load more</button>
+    <script>window.loads = 0;</script>`,
   '/inspect': `<!doctype html><title>Inspect</title>
     <style>body{margin:0} .item{color:rgb(255, 0, 0);display:block;height:20px} #hidden{display:none}</style>
     <ul id="list"><li class="item" data-n="1">One</li><li class="item" data-n="2">Two</li><li class="item" data-n="3">Three</li></ul>

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { AppError } from '../../errors.ts';
 import { captureViewportPng } from '../screenshot.ts';
 import { LIST_INTERACTIVE_ELEMENTS } from './interactive-elements.ts';
-import { defineAction } from './types.ts';
+import { BINARY, defineAction } from './types.ts';
 
 const TEXT_LIMIT = 10_000;
 
@@ -63,5 +64,35 @@ export const getInteractiveElements = defineAction({
   async run({ page }, { visible_only }) {
     const elements = (await page.evaluate(`(${LIST_INTERACTIVE_ELEMENTS})(${visible_only})`)) as unknown[];
     return { count: elements.length, elements };
+  },
+});
+
+export const saveScreenshot = defineAction({
+  name: 'save_screenshot',
+  description:
+    'Capture the viewport (type "browser"; "desktop" is the same image). In run_script, output_id collects it as a PNG data URI.',
+  params: z.object({
+    type: z.enum(['browser', 'desktop']).default('browser'),
+    whLargest: z.number().int().positive().optional(),
+    width: z.number().int().positive().optional(),
+    height: z.number().int().positive().optional(),
+    path: z.string().optional(),
+  }),
+  async run({ page, timeoutMs }, { type, path, ...size }) {
+    if (path !== undefined) {
+      // The original writes to its container's disk; here that would be the server's.
+      throw new AppError(
+        'invalid_request',
+        'save_screenshot cannot write files here: use output_id in run_script, or GET …/screenshot/browser',
+      );
+    }
+    const png = await captureViewportPng(page, size, timeoutMs);
+    return {
+      type,
+      size: png.length,
+      width: png.readUInt32BE(16),
+      height: png.readUInt32BE(20),
+      [BINARY]: png,
+    };
   },
 });

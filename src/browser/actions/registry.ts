@@ -9,7 +9,7 @@ import {
 import { calibrate, enterFullscreen, exitFullscreen, getResolution } from './display.ts';
 import { getComputedStyleOf, getElement, getElements, getPageInfo } from './inspect.ts';
 import { browserAction, goto, ping, refresh, sleep } from './navigation.ts';
-import { evalJs, getHtml, getInteractiveElements, getText, screenshot } from './read.ts';
+import { evalJs, getHtml, getInteractiveElements, getText, saveScreenshot, screenshot } from './read.ts';
 import { click, fill, type } from './selector-input.ts';
 import {
   closeTab,
@@ -84,6 +84,7 @@ export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
     getResolution,
     enterFullscreen,
     exitFullscreen,
+    saveScreenshot,
   ].map((a) => [a.name, a]),
 );
 

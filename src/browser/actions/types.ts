@@ -3,6 +3,12 @@ import type { z } from 'zod';
 import type { BrowserSession } from '../browser-session.ts';
 import type { NetGuard } from '../net-guard.ts';
 
+/**
+ * Key under which an action's data carries raw bytes (save_screenshot's PNG) for run_script's
+ * output_id. A symbol, so JSON responses never include it.
+ */
+export const BINARY = Symbol('binary');
+
 /** What one action gets: the replica's page and the bounds it must respect. */
 export interface ActionContext {
   /** The session's active tab when the action started. */
