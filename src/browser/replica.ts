@@ -92,6 +92,11 @@ export class Replica {
     return this.#page && !this.#page.isClosed() ? this.#page.url() : undefined;
   }
 
+  /** The active tab, for a read that must not queue (GET …/state); actions go through run(). */
+  get activePage(): Page | undefined {
+    return this.#session?.page;
+  }
+
   /** The live page, for tests and diagnostics only; actions go through run(). */
   get currentPage(): Page | undefined {
     return this.#page;

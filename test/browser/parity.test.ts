@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type BrowserTestApp, ok, startBrowserApp } from './browser-app.ts';
+import { type BrowserTestApp, ok, startBrowserApp, TOKEN } from './browser-app.ts';
 
 /**
  * An `if` control node as the original's scripts write it. Built from entries because a
@@ -99,6 +99,31 @@ describe('stealthy-auto-browse parity: navigation, inspection, waits, scrolling'
     assert.deepEqual(height.styles, { height: '20px' });
     const bad = await t.act({ action: 'get_computed_style', selector: '.item', properties: ['x;y'] });
     assert.equal(bad.status, 400);
+  });
+
+  it('echoes a valid X-Request-Id, sets X-Trace-Id, and answers GET /state', async () => {
+    const pin = await t.act({ action: 'goto', url: `${t.fixture.url}/page2` }, { newCaller: true });
+    ok(pin);
+    const state = async (headers: Record<string, string>) =>
+      fetch(`${t.app.url}/stealthy-auto-browse/state`, {
+        headers: { authorization: `Bearer ${TOKEN}`, ...headers },
+      });
+    const mine = await state({ cookie: String(pin.cookie), 'x-request-id': 'client-req.42' });
+    assert.equal(mine.status, 200);
+    assert.equal(mine.headers.get('x-request-id'), 'client-req.42');
+    const trace = mine.headers.get('x-trace-id');
+    assert.ok(trace && trace !== 'client-req.42');
+    assert.deepEqual(await mine.json(), {
+      status: 'ready',
+      url: `${t.fixture.url}/page2`,
+      title: 'Page Two',
+      window_offset: { x: 0, y: 0 },
+    });
+    const stranger = await state({ 'x-request-id': 'has spaces/and a slash' });
+    assert.notEqual(stranger.headers.get('x-request-id'), 'has spaces/and a slash');
+    assert.ok(stranger.headers.get('x-trace-id'));
+    assert.equal(((await stranger.json()) as { status: string }).status, 'no_page', 'no replica of its own');
+    assert.equal((await fetch(`${t.app.url}/stealthy-auto-browse/state`)).status, 401);
   });
 
   it('wait_for_network_idle', async () => {

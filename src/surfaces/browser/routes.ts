@@ -53,6 +53,46 @@ function sizeOf(query: Record<string, string | undefined>): ScreenshotSize {
   return { whLargest: read('whLargest'), width: read('width'), height: read('height') };
 }
 
+/** The original's shape for a caller's X-Request-Id: echoed when it fits, else ours is used. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * As the original: a valid incoming X-Request-Id is echoed back (and logged with the
+ * request), and X-Trace-Id is always set, here to the server's own request id.
+ */
+export function registerCorrelationHeaders(scope: FastifyInstance): void {
+  scope.addHook('onRequest', async (req, reply) => {
+    reply.header('x-trace-id', req.id);
+    const incoming = req.headers['x-request-id'];
+    if (typeof incoming === 'string' && CLIENT_REQUEST_ID.test(incoming)) {
+      reply.header('x-request-id', incoming);
+      req.log = req.log.child({ clientRequestId: incoming });
+    }
+  });
+}
+
+/**
+ * The original's GET /state for the caller's replica: never queued behind its actions, and
+ * never claims a replica (a caller without one gets `no_page`). There is no window, so
+ * `window_offset` is always 0,0.
+ */
+export function registerStateRoute(scope: FastifyInstance, deps: AppDeps, service: BrowserService): void {
+  scope.get(`${PREFIX}/state`, async (req) => {
+    const owner = browserOwnerOf(await requireBrowserAuth(deps, req));
+    const replica = service.pool.claimable(owner, cookieValue(req, STICKY_COOKIE));
+    const page = replica?.activePage;
+    if (!page || page.isClosed()) {
+      return { status: 'no_page', url: null, title: null, window_offset: { x: 0, y: 0 } };
+    }
+    // A page busy in a long script cannot answer title(): give up quickly rather than queue.
+    const title = await Promise.race([
+      page.title().catch(() => null),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_000).unref()),
+    ]);
+    return { status: 'ready', url: page.url(), title, window_offset: { x: 0, y: 0 } };
+  });
+}
+
 /**
  * No auth needed, like the seed's HAProxy endpoints, but without it they show counts only.
  * An authenticated caller also sees each replica's state, and the page origin of the one
