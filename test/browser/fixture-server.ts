@@ -41,6 +41,18 @@ const PAGES: Record<string, string> = {
     <button id="inc" onclick="n.textContent = Number(n.textContent) + 1">+1</button>
     <button id="more" onclick="n.textContent = Number(n.textContent) + 1; if (++window.loads === 3) this.remove()">Load more</button>
     <script>window.loads = 0;</script>`,
+  // Records what a behaviour detector looks at: pointer path, key timing, trust flags.
+  '/input-timing': `<!doctype html><title>Input timing</title>
+    <style>body{margin:0} #target{position:absolute;left:700px;top:400px;width:100px;height:40px}
+      #field{position:absolute;left:100px;top:100px;width:200px;height:30px}</style>
+    <input id="field"><button id="target">Target</button>
+    <script>
+      window.rec = { moves: [], keys: [], clicks: [], untrusted: 0 };
+      const note = (e) => { if (!e.isTrusted) rec.untrusted++; };
+      addEventListener('mousemove', (e) => { note(e); rec.moves.push([e.clientX, e.clientY, performance.now()]); });
+      addEventListener('keydown', (e) => { note(e); rec.keys.push(performance.now()); });
+      for (const t of ['mousedown', 'mouseup', 'click']) addEventListener(t, (e) => { note(e); rec.clicks.push(t + (e.isTrusted ? '' : '!')); });
+    </script>`,
   '/inspect': `<!doctype html><title>Inspect</title>
     <style>body{margin:0} .item{color:rgb(255, 0, 0);display:block;height:20px} #hidden{display:none}</style>
     <ul id="list"><li class="item" data-n="1">One</li><li class="item" data-n="2">Two</li><li class="item" data-n="3">Three</li></ul>

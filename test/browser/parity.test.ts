@@ -126,6 +126,46 @@ describe('stealthy-auto-browse parity: navigation, inspection, waits, scrolling'
     assert.equal((await fetch(`${t.app.url}/stealthy-auto-browse/state`)).status, 401);
   });
 
+  it('system input looks human to a page that records timing and trust', async () => {
+    ok(await t.act({ action: 'goto', url: `${t.fixture.url}/input-timing` }));
+    ok(await t.act({ action: 'mouse_move', x: 50, y: 50, duration: 0.1 }));
+    ok(await t.act({ action: 'system_click', x: 750, y: 420, duration: 0.5 }));
+    ok(await t.act({ action: 'system_click', x: 200, y: 115, duration: 0.3 }));
+    ok(await t.act({ action: 'system_type', text: 'human typing', interval: 0.03 }));
+    const rec = ok(await t.act({ action: 'eval', expression: 'rec' })).result as {
+      moves: Array<[number, number, number]>;
+      keys: number[];
+      clicks: string[];
+      untrusted: number;
+    };
+    assert.equal(rec.untrusted, 0, 'every event is trusted');
+    assert.deepEqual(rec.clicks, ['mousedown', 'mouseup', 'click', 'mousedown', 'mouseup', 'click']);
+    assert.equal(ok(await t.act({ action: 'eval', expression: 'field.value' })).result, 'human typing');
+
+    // The move from (50,50) to (750,420): many steps that leave the straight line.
+    const path = rec.moves.filter(([, , at]) => at >= 0);
+    const start = path.findIndex(([x, y]) => x === 50 && y === 50);
+    const end = path.findIndex(([x, y]) => x === 750 && y === 420);
+    const leg = path.slice(start, end + 1);
+    assert.ok(leg.length >= 10, `a path, not a jump: ${leg.length} moves`);
+    const deviation = Math.max(
+      ...leg.map(
+        ([x, y]) => Math.abs((420 - 50) * x - (750 - 50) * y + 750 * 50 - 420 * 50) / Math.hypot(370, 700),
+      ),
+    );
+    assert.ok(deviation > 3, `the path curves (max ${deviation.toFixed(1)} px off the straight line)`);
+    const gaps = (times: number[]) => times.slice(1).map((at, i) => at - (times[i] as number));
+    const spread = (xs: number[]) => Math.max(...xs) - Math.min(...xs);
+    const moveGaps = gaps(leg.map(([, , at]) => at));
+    const stepSizes = leg
+      .slice(1)
+      .map(([x, y], i) => Math.hypot(x - (leg[i]?.[0] ?? 0), y - (leg[i]?.[1] ?? 0)));
+    assert.ok(spread(stepSizes) > 1, 'eased: step sizes vary');
+    assert.ok(spread(moveGaps) > 0, 'moves are not evenly timed');
+    assert.equal(rec.keys.length, 'human typing'.length);
+    assert.ok(new Set(gaps(rec.keys).map((g) => Math.round(g))).size > 3, 'keys are not evenly timed');
+  });
+
   it('wait_for_network_idle', async () => {
     ok(await t.act({ action: 'goto', url: `${t.fixture.url}/` }));
     assert.deepEqual(ok(await t.act({ action: 'wait_for_network_idle', timeout: 5 })), { idle: true });
