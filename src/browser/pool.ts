@@ -6,6 +6,7 @@ import { type LaunchOptions, launchChromium } from './launch.ts';
 import type { NetGuard } from './net-guard.ts';
 import { Replica } from './replica.ts';
 import { openReplicaPage } from './replica-page.ts';
+import { ChromiumPngResizer, type PngResizer } from './screenshot.ts';
 import { stealthUserAgent } from './stealth.ts';
 
 export interface PoolOptions {
@@ -59,6 +60,7 @@ export class BrowserPool {
   readonly replicas: readonly Replica[];
   #browser: Promise<Browser> | undefined;
   #isClosed = false;
+  readonly #resizer = new ChromiumPngResizer(() => this.#liveBrowser());
 
   constructor(private readonly opts: PoolOptions) {
     this.replicas = Array.from(
@@ -138,8 +140,14 @@ export class BrowserPool {
     };
   }
 
+  /** Resizes screenshots with the shared Chromium (see ChromiumPngResizer). */
+  get resizePng(): PngResizer {
+    return this.#resizer.resize;
+  }
+
   async close(): Promise<void> {
     this.#isClosed = true;
+    await this.#resizer.close();
     await Promise.all(this.replicas.map((r) => r.close()));
     const browser = await this.#browser?.catch(() => undefined);
     this.#browser = undefined;

@@ -44,6 +44,7 @@ export class BrowserService {
         {
           page: session.page,
           session,
+          resizePng: this.pool.resizePng,
           timeoutMs: c.STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS,
           allowPrivate: c.STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE,
           netGuard: this.#netGuard,
@@ -56,7 +57,9 @@ export class BrowserService {
 
   screenshot({ replica, instanceId }: Claim, size: ScreenshotSize): Promise<Buffer> {
     const timeoutMs = this.config().STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS;
-    return replica.run(instanceId, (session) => captureViewportPng(session.page, size, timeoutMs));
+    return replica.run(instanceId, (session) =>
+      captureViewportPng(session.page, size, timeoutMs, this.pool.resizePng),
+    );
   }
 
   close(): Promise<void> {

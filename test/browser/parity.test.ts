@@ -166,6 +166,38 @@ describe('stealthy-auto-browse parity: navigation, inspection, waits, scrolling'
     assert.ok(new Set(gaps(rec.keys).map((g) => Math.round(g))).size > 3, 'keys are not evenly timed');
   });
 
+  it('screenshots resize as the original: whLargest up or down, width/height alone keep the aspect, both are exact', async () => {
+    const pngSize = (png: Buffer) => {
+      assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+      return `${png.readUInt32BE(16)}x${png.readUInt32BE(20)}`;
+    };
+    const get = async (query: string) => {
+      const res = await fetch(`${t.app.url}/stealthy-auto-browse/screenshot/browser?${query}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+    };
+    for (const [query, size] of [
+      ['whLargest=512', '512x288'],
+      ['whLargest=2000', '2000x1125'],
+      ['width=800', '800x450'],
+      ['height=300', '533x300'],
+      ['width=400&height=400', '400x400'],
+      ['', '1280x720'],
+    ] as const) {
+      const res = await get(query);
+      assert.equal(res.status, 200, query);
+      assert.equal(pngSize(res.body), size, query);
+    }
+    assert.equal((await get('width=5000')).status, 400);
+    const shot = ok(await t.act({ action: 'screenshot', width: 100, height: 50 }));
+    assert.equal(pngSize(Buffer.from(String(shot.image), 'base64')), '100x50');
+    assert.deepEqual([shot.width, shot.height], [100, 50]);
+    const saved = ok(await t.act({ action: 'save_screenshot', whLargest: 256 }));
+    assert.deepEqual([saved.type, saved.width, saved.height], ['browser', 256, 144]);
+    assert.equal((await t.act({ action: 'save_screenshot', path: '/tmp/x.png' })).status, 400);
+  });
+
   it('wait_for_network_idle', async () => {
     ok(await t.act({ action: 'goto', url: `${t.fixture.url}/` }));
     assert.deepEqual(ok(await t.act({ action: 'wait_for_network_idle', timeout: 5 })), { idle: true });

@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import type { z } from 'zod';
 import type { BrowserSession } from '../browser-session.ts';
 import type { NetGuard } from '../net-guard.ts';
+import type { PngResizer } from '../screenshot.ts';
 
 /**
  * Key under which an action's data carries raw bytes (save_screenshot's PNG) for run_script's
@@ -20,6 +21,8 @@ export interface ActionContext {
   allowPrivate: boolean;
   /** The private-network rule goto checks targets against. */
   netGuard: NetGuard;
+  /** Resizes screenshots as the original does. */
+  resizePng: PngResizer;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import type { PoolStatus } from '../../browser/pool.ts';
-import type { ScreenshotSize } from '../../browser/screenshot.ts';
+import { MAX_SCREENSHOT_SIDE, type ScreenshotSize } from '../../browser/screenshot.ts';
 import type { BrowserService } from '../../browser/service.ts';
 import { AppError } from '../../errors.ts';
 import { browserOwnerOf, optionalBrowserAuth, requireBrowserAuth } from './auth.ts';
@@ -45,8 +45,8 @@ function sizeOf(query: Record<string, string | undefined>): ScreenshotSize {
     const raw = query[name];
     if (raw === undefined || raw === '') return undefined;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 10_000) {
-      throw new AppError('invalid_request', `${name} must be a positive integer`);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SCREENSHOT_SIDE) {
+      throw new AppError('invalid_request', `${name} must be an integer from 1 to ${MAX_SCREENSHOT_SIDE}`);
     }
     return n;
   };
