@@ -53,6 +53,10 @@ const PAGES: Record<string, string> = {
       addEventListener('keydown', (e) => { note(e); rec.keys.push(performance.now()); });
       for (const t of ['mousedown', 'mouseup', 'click']) addEventListener(t, (e) => { note(e); rec.clicks.push(t + (e.isTrusted ? '' : '!')); });
     </script>`,
+  '/challenge': `<!doctype html><title>Challenge</title><p>Please wait</p>
+    <div style="height:2000px"></div>
+    <div class="cf-turnstile" data-sitekey="site-key-secret-123" style="width:300px;height:65px"></div>
+    <iframe src="https://challenges.cloudflare.com/cdn-cgi/challenge-platform/h/b/turnstile?token=tok-secret-456" style="width:300px;height:65px"></iframe>`,
   '/inspect': `<!doctype html><title>Inspect</title>
     <style>body{margin:0} .item{color:rgb(255, 0, 0);display:block;height:20px} #hidden{display:none}</style>
     <ul id="list"><li class="item" data-n="1">One</li><li class="item" data-n="2">Two</li><li class="item" data-n="3">Three</li></ul>

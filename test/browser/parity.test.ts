@@ -198,6 +198,31 @@ describe('stealthy-auto-browse parity: navigation, inspection, waits, scrolling'
     assert.equal((await t.act({ action: 'save_screenshot', path: '/tmp/x.png' })).status, 400);
   });
 
+  it('detect_challenge finds a documented widget without leaking its keys, and can scroll it into view', async () => {
+    ok(await t.act({ action: 'goto', url: `${t.fixture.url}/` }));
+    assert.deepEqual(ok(await t.act({ action: 'detect_challenge' })), {
+      status: 'absent',
+      detected: false,
+      matches: [],
+    });
+    ok(await t.act({ action: 'goto', url: `${t.fixture.url}/challenge`, wait_until: 'commit' }));
+    const found = ok(await t.act({ action: 'detect_challenge', scroll_into_view: true }));
+    assert.equal(found.status, 'present');
+    assert.equal(found.detected, true);
+    assert.equal(found.scrolled_into_view, true);
+    const [match] = found.matches as Array<Record<string, unknown>>;
+    assert.equal(match?.vendor, 'cloudflare_turnstile');
+    assert.equal(match?.confidence, 'high');
+    assert.deepEqual(match?.evidence, ['iframe_origin', 'widget_selector']);
+    assert.deepEqual(match?.frames, ['challenges.cloudflare.com/cdn-cgi/challenge-platform/h/b/turnstile']);
+    const text = JSON.stringify(found);
+    assert.ok(!text.includes('secret'), `no site key or token in the answer: ${text}`);
+    assert.ok(
+      Number(ok(await t.act({ action: 'eval', expression: 'scrollY' })).result) > 1000,
+      'scrolled to it',
+    );
+  });
+
   it('wait_for_network_idle', async () => {
     ok(await t.act({ action: 'goto', url: `${t.fixture.url}/` }));
     assert.deepEqual(ok(await t.act({ action: 'wait_for_network_idle', timeout: 5 })), { idle: true });

@@ -1,3 +1,4 @@
+import { detectChallenge } from './challenge.ts';
 import {
   clearStorage,
   deleteCookies,
@@ -85,6 +86,7 @@ export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
     enterFullscreen,
     exitFullscreen,
     saveScreenshot,
+    detectChallenge,
   ].map((a) => [a.name, a]),
 );
 
