@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { MAX_SESSIONS, MAX_SESSIONS_PER_OWNER } from '../../src/surfaces/browser/mcp.ts';
 import { type BrowserTestApp, ok, startBrowserApp, TOKEN } from './browser-app.ts';
 
 /** A second principal: a user key, not the shared surface token. */
@@ -116,6 +117,23 @@ describe('browser state belongs to the caller that made it', () => {
     assert.equal(title.isError ?? false, false);
     assert.equal(JSON.parse(String((title.content as Array<{ text: string }>)[0]?.text)).result, 'Page Two');
     await client.close();
+  });
+
+  it('one principal opening MCP sessions in a loop evicts only its own', async () => {
+    const alice = await mcpClient(t, ALICE);
+    const flood: Array<{ client: Client; sessionId: string }> = [];
+    // More than the whole server's worth: before per-principal shares, this evicted Alice's.
+    for (let i = 0; i < MAX_SESSIONS + 1; i++) flood.push(await mcpClient(t, TOKEN));
+    const still = await alice.client.callTool({ name: 'ping', arguments: {} });
+    assert.equal(still.isError ?? false, false, 'the other principal kept its session');
+    const evictedOwn = flood.length - MAX_SESSIONS_PER_OWNER;
+    for (const [i, c] of flood.entries()) {
+      if (i !== 0 && i !== evictedOwn - 1 && i !== evictedOwn) continue;
+      const res = await callWithSession(t, TOKEN, c.sessionId, 'ping', {});
+      assert.equal(res.status, i < evictedOwn ? 404 : 200, `flood session ${i}`);
+      await res.body?.cancel();
+    }
+    await Promise.all([alice, ...flood.slice(evictedOwn)].map((c) => c.client.close()));
   });
 
   it('shows anonymous callers of /__queue/status counts only', async () => {

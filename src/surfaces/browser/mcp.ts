@@ -13,8 +13,10 @@ import { AppError } from '../../errors.ts';
 import { browserOwnerOf, requireBrowserAuth } from './auth.ts';
 import { PREFIX } from './routes.ts';
 
-/** Sessions beyond this evict the oldest: each one holds a server object and a replica pin. */
-const MAX_SESSIONS = 256;
+/** Live sessions in all: each one holds a server object and possibly a replica. */
+export const MAX_SESSIONS = 256;
+/** Live sessions one principal may hold; its next one evicts its own oldest, never another's. */
+export const MAX_SESSIONS_PER_OWNER = 32;
 
 interface McpSession {
   transport: StreamableHTTPServerTransport;
@@ -66,12 +68,10 @@ function openSession(service: BrowserService, owner: string, sessions: Map<strin
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     onsessioninitialized: (id) => {
-      if (sessions.size >= MAX_SESSIONS) {
-        const oldest = sessions.keys().next().value;
-        if (oldest !== undefined) {
-          void sessions.get(oldest)?.transport.close();
-          sessions.delete(oldest);
-        }
+      const victim = sessionToEvict(sessions, owner);
+      if (victim !== undefined) {
+        void sessions.get(victim)?.transport.close();
+        sessions.delete(victim);
       }
       sessions.set(id, session);
     },
@@ -89,6 +89,22 @@ function openSession(service: BrowserService, owner: string, sessions: Map<strin
   registerTools(service, session);
   void session.server.connect(transport);
   return session;
+}
+
+/**
+ * Which session makes room for a new one of `owner`: its own oldest when it is at its
+ * share; when the server is full, the oldest of whoever holds the most. So one caller
+ * opening sessions in a loop evicts only its own.
+ */
+function sessionToEvict(sessions: Map<string, McpSession>, owner: string): string | undefined {
+  const byOwner = new Map<string, string[]>();
+  for (const [id, s] of sessions) byOwner.set(s.owner, [...(byOwner.get(s.owner) ?? []), id]);
+  const own = byOwner.get(owner) ?? [];
+  if (own.length >= MAX_SESSIONS_PER_OWNER) return own[0];
+  if (sessions.size < MAX_SESSIONS) return undefined;
+  let largest: string[] = [];
+  for (const ids of byOwner.values()) if (ids.length > largest.length) largest = ids;
+  return largest[0];
 }
 
 /** Claims (or re-claims, if it was handed over meanwhile) the session's replica and runs the request there. */
