@@ -90,7 +90,7 @@ export class BrowserPool {
       held.lastClaimedAt = Date.now();
       return { replica: held, instanceId: held.instanceId, isNew: false };
     }
-    const replica = this.#freeReplica();
+    const replica = this.#freeReplica(owner);
     if (!replica) {
       throw new AppError('queue_full', 'Every browser replica is in use by other callers; retry shortly', 1);
     }
@@ -110,13 +110,29 @@ export class BrowserPool {
     this.claimable(owner, instanceId)?.unassign();
   }
 
-  #freeReplica(): Replica | undefined {
+  /**
+   * A replica for a new claim of `owner`: a free one (least loaded), else an idle one taken
+   * from whoever holds the most replicas — the claimant's own first on a tie — least
+   * recently claimed first. So a caller making new claims in a loop takes its own
+   * replicas back before anyone else's, and a principal holding no more than its share
+   * keeps what it has.
+   */
+  #freeReplica(owner: string): Replica | undefined {
     const unowned = this.replicas.filter((r) => r.owner === undefined);
-    const candidates = unowned.length > 0 ? unowned : this.replicas.filter((r) => r.load === 0);
+    if (unowned.length > 0) {
+      return unowned.reduce((best, r) => (r.load < best.load ? r : best));
+    }
+    const held = new Map<string, number>();
+    for (const r of this.replicas) if (r.owner) held.set(r.owner, (held.get(r.owner) ?? 0) + 1);
+    const rank = (r: Replica): [number, number, number] => [
+      -(held.get(r.owner ?? '') ?? 0),
+      r.owner === owner ? 0 : 1,
+      r.lastClaimedAt,
+    ];
     let best: Replica | undefined;
-    for (const r of candidates) {
-      if (!best || r.load < best.load || (r.load === best.load && r.lastClaimedAt < best.lastClaimedAt))
-        best = r;
+    for (const r of this.replicas) {
+      if (r.load !== 0) continue;
+      if (!best || isBefore(rank(r), rank(best))) best = r;
     }
     return best;
   }
@@ -194,4 +210,11 @@ function idsEqual(held: string | undefined, presented: string | undefined): bool
   const a = Buffer.from(held);
   const b = Buffer.from(presented);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function isBefore(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    if ((a[i] as number) !== (b[i] as number)) return (a[i] as number) < (b[i] as number);
+  }
+  return false;
 }

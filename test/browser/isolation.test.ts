@@ -96,6 +96,20 @@ describe('browser state belongs to the caller that made it', () => {
     }
   });
 
+  it('one principal making new claims in a loop takes back its own replicas, not another’s', async () => {
+    // Alice holds one replica of three; the shared-token holder keeps arriving as new callers.
+    const mine = await t.act({ action: 'goto', url: `${t.fixture.url}/page2` }, { token: ALICE });
+    ok(mine);
+    assert.ok(mine.cookie);
+    for (let i = 0; i < 6; i++) ok(await t.act({ action: 'get_text' }, { newCaller: true }));
+    const still = await t.act(
+      { action: 'eval', expression: 'location.pathname' },
+      { token: ALICE, cookie: mine.cookie },
+    );
+    assert.equal(ok(still).result, '/page2', 'Alice kept her replica and its page');
+    assert.equal(still.cookie, undefined);
+  });
+
   it('binds an MCP session to the principal that opened it', async () => {
     const { client, sessionId } = await mcpClient(t, ALICE);
     const goto = await client.callTool({ name: 'goto', arguments: { url: `${t.fixture.url}/page2` } });
