@@ -1,10 +1,27 @@
-import type { BrowserContext, ConsoleMessage, Dialog, Page, Request, Response } from 'playwright-core';
+import type {
+  BrowserContext,
+  ConsoleMessage,
+  Dialog,
+  Download,
+  Page,
+  Request,
+  Response,
+} from 'playwright-core';
 import { AppError } from '../errors.ts';
 
 /** Tabs one replica may hold: each is a renderer's worth of memory. */
 export const MAX_TABS = 8;
 /** Entries kept per log; the oldest go first. */
 export const MAX_LOG_ENTRIES = 1_000;
+
+export interface DownloadInfo {
+  url: string;
+  filename: string;
+  /** The stored name in the principal's download store (upload_file's file_path), once saved. */
+  path: string | null;
+  size?: number;
+  error?: string;
+}
 
 export interface DialogInfo {
   type: string;
@@ -49,6 +66,9 @@ export class BrowserSession {
   readonly networkLog: NetworkEntry[] = [];
   isConsoleLogging = false;
   readonly consoleLog: ConsoleEntry[] = [];
+  lastDownload: DownloadInfo | null = null;
+  /** Where downloads are kept (set by the service for the replica's owner); without it they are cancelled. */
+  downloadSink: ((download: Download) => Promise<{ name: string; size: number }>) | undefined;
 
   constructor(
     readonly context: BrowserContext,
@@ -122,6 +142,7 @@ export class BrowserSession {
       if (page !== this.#home) void page.close().catch(() => {});
     });
     page.on('dialog', (dialog) => void this.#answer(dialog).catch(() => {}));
+    page.on('download', (download) => void this.#keep(download));
     page.on('request', (request: Request) => {
       if (!this.isNetworkLogging) return;
       this.#push(this.networkLog, {
@@ -150,6 +171,23 @@ export class BrowserSession {
         timestamp: Date.now() / 1000,
       });
     });
+  }
+
+  async #keep(download: Download): Promise<void> {
+    const info: DownloadInfo = { url: download.url(), filename: download.suggestedFilename(), path: null };
+    this.lastDownload = info;
+    if (!this.downloadSink) {
+      info.error = 'downloads are not kept for this browser';
+      await download.cancel().catch(() => {});
+      return;
+    }
+    try {
+      const saved = await this.downloadSink(download);
+      info.path = saved.name;
+      info.size = saved.size;
+    } catch (err) {
+      info.error = (err as Error).message.split('\n')[0];
+    }
   }
 
   #push<T>(log: T[], entry: T): void {

@@ -32,7 +32,8 @@ export async function openReplicaPage(
       viewport: opts.viewport,
       userAgent: opts.userAgent,
       locale: 'en-US',
-      acceptDownloads: false,
+      // Downloads are kept only where the session's sink puts them (the principal's store).
+      acceptDownloads: true,
       // Service workers' fetches bypass the route guard (the egress proxy would still catch them).
       serviceWorkers: 'block',
       // No bypass list: Playwright then adds <-loopback>, so even 127.0.0.1 goes through it.

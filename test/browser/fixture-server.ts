@@ -57,6 +57,11 @@ const PAGES: Record<string, string> = {
     <div style="height:2000px"></div>
     <div class="cf-turnstile" data-sitekey="site-key-secret-123" style="width:300px;height:65px"></div>
     <iframe src="https://challenges.cloudflare.com/cdn-cgi/challenge-platform/h/b/turnstile?token=tok-secret-456" style="width:300px;height:65px"></iframe>`,
+  '/downloads': `<!doctype html><title>Downloads</title>
+    <a id="dl" href="/download-file">Get the report</a><input type="file" id="up"><div id="got"></div>
+    <script>up.addEventListener('change', async () => {
+      const f = up.files[0]; got.textContent = f.name + ':' + (await f.text());
+    });</script>`,
   '/inspect': `<!doctype html><title>Inspect</title>
     <style>body{margin:0} .item{color:rgb(255, 0, 0);display:block;height:20px} #hidden{display:none}</style>
     <ul id="list"><li class="item" data-n="1">One</li><li class="item" data-n="2">Two</li><li class="item" data-n="3">Three</li></ul>
@@ -152,6 +157,15 @@ export async function startFixtureServer(host = '127.0.0.1'): Promise<FixtureSer
       res
         .writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' })
         .end('{}');
+      return;
+    }
+    if (url.pathname === '/download-file') {
+      res
+        .writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-disposition': 'attachment; filename="report.txt"',
+        })
+        .end('hello download');
       return;
     }
     if (url.pathname === '/referer') {

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BrowserTestApp, ok, startBrowserApp, TOKEN } from './browser-app.ts';
+
+const ALICE = 'sk-alice-parity';
 
 /**
  * An `if` control node as the original's scripts write it. Built from entries because a
@@ -249,10 +253,10 @@ describe('stealthy-auto-browse parity: navigation, inspection, waits, scrolling'
   });
 });
 
-describe('stealthy-auto-browse parity: tabs, dialogs, cookies, storage, logs, display', () => {
+describe('stealthy-auto-browse parity: tabs, dialogs, cookies, storage, logs, downloads, display', () => {
   let t: BrowserTestApp;
   before(async () => {
-    t = await startBrowserApp();
+    t = await startBrowserApp({ STEALTHY_AUTO_BROWSE_NUM_REPLICAS: '2', API_KEYS: `alice:${ALICE}` });
   });
   after(async () => {
     await t?.close();
@@ -406,6 +410,48 @@ describe('stealthy-auto-browse parity: tabs, dialogs, cookies, storage, logs, di
     );
     assert.deepEqual(ok(await t.act({ action: 'clear_console_log' })), { cleared: true });
     assert.equal(ok(await t.act({ action: 'get_console_log' })).count, 0);
+  });
+
+  it("downloads land in the caller's store under DATA_DIR and upload_file takes only those", async () => {
+    ok(await t.act({ action: 'goto', url: `${t.fixture.url}/downloads` }));
+    assert.deepEqual(ok(await t.act({ action: 'get_last_download' })), { download: null });
+    ok(await t.act({ action: 'click', selector: '#dl' }));
+    let download: Record<string, unknown> | null = null;
+    for (let i = 0; i < 100 && !download?.path; i++) {
+      download = ok(await t.act({ action: 'get_last_download' })).download as Record<string, unknown> | null;
+      if (!download?.path) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(download?.filename, 'report.txt');
+    assert.equal(download?.url, `${t.fixture.url}/download-file`);
+    assert.equal(download?.size, 'hello download'.length);
+    const name = String(download?.path);
+    assert.match(name, /^[0-9a-f-]{36}-report\.txt$/);
+
+    const root = join(t.app.dataDir, 'browser-downloads');
+    const [ownerDir] = await readdir(root);
+    assert.ok(ownerDir);
+    const stored = join(root, ownerDir, name);
+    assert.equal(await readFile(stored, 'utf8'), 'hello download');
+    assert.equal((await stat(stored)).mode & 0o777, 0o600);
+    assert.equal((await stat(join(root, ownerDir))).mode & 0o777, 0o700);
+
+    assert.deepEqual(ok(await t.act({ action: 'upload_file', selector: '#up', file_path: name })), {
+      selector: '#up',
+      file: 'report.txt',
+      size: 'hello download'.length,
+    });
+    ok(await t.act({ action: 'wait_for_text', text: 'report.txt:hello download', timeout: 5 }));
+    for (const path of ['/etc/passwd', `../${ownerDir}/${name}`, `${name}/../../x`]) {
+      const refused = await t.act({ action: 'upload_file', selector: '#up', file_path: path });
+      assert.equal(refused.status, 400, path);
+    }
+    const other = await t.act({ action: 'goto', url: `${t.fixture.url}/downloads` }, { token: ALICE });
+    ok(other);
+    const stranger = await t.act(
+      { action: 'upload_file', selector: '#up', file_path: name },
+      { token: ALICE, cookie: other.cookie },
+    );
+    assert.equal(stranger.status, 404, "another principal cannot upload this caller's download");
   });
 
   it('display actions answer as for a window without chrome', async () => {

@@ -16,11 +16,13 @@ import {
   closeTab,
   consoleLogActions,
   getLastDialog,
+  getLastDownload,
   handleDialog,
   listTabs,
   networkLogActions,
   newTab,
   switchTab,
+  uploadFile,
 } from './session-state.ts';
 import {
   mouseClick,
@@ -87,6 +89,8 @@ export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
     exitFullscreen,
     saveScreenshot,
     detectChallenge,
+    getLastDownload,
+    uploadFile,
   ].map((a) => [a.name, a]),
 );
 

@@ -143,3 +143,31 @@ export const consoleLogActions = logActions(
     s.isConsoleLogging = on;
   },
 );
+
+export const getLastDownload = defineAction({
+  name: 'get_last_download',
+  description:
+    "The last download: url, filename, and path — its name in this caller's download store (for upload_file), null until saved.",
+  params: z.object({}),
+  async run({ session }) {
+    return { download: session.lastDownload };
+  },
+});
+
+export const uploadFile = defineAction({
+  name: 'upload_file',
+  description:
+    'Set a file on an <input type=file>: file_path is the name of a file this caller downloaded (get_last_download.path), never a host path.',
+  params: z.object({ selector: z.string().min(1), file_path: z.string().min(1) }),
+  async run({ page, readDownload, timeoutMs }, { selector, file_path }) {
+    const buffer = await readDownload(file_path);
+    // The stored name is "<uuid>-<original name>": the page sees the original name.
+    const file = file_path.slice(37);
+    await page.setInputFiles(
+      selector,
+      { name: file, mimeType: 'application/octet-stream', buffer },
+      { timeout: timeoutMs },
+    );
+    return { selector, file, size: buffer.length };
+  },
+});

@@ -23,6 +23,8 @@ export interface ActionContext {
   netGuard: NetGuard;
   /** Resizes screenshots as the original does. */
   resizePng: PngResizer;
+  /** A file this replica's owner downloaded, by its stored name (never a host path). */
+  readDownload(name: string): Promise<Buffer>;
 }
 
 /**
