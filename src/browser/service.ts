@@ -56,6 +56,7 @@ export class BrowserService {
           allowPrivate: c.STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE,
           netGuard: this.#netGuard,
           markBroken: () => replica.markBroken(),
+          discardAfter: () => replica.markBroken(),
           readDownload: (name) => this.#downloads.read(owner, name),
         },
         body,

@@ -208,6 +208,23 @@ describe('stealthy-auto-browse parity: tabs, dialogs, cookies, storage, logs, do
     assert.equal(stranger.status, 404, "another principal cannot upload this caller's download");
   });
 
+  it("close discards the caller's browser; recording answers as without a display", async () => {
+    ok(await t.act({ action: 'goto', url: `${t.fixture.url}/` }));
+    ok(await t.act({ action: 'set_cookie', name: 'c', value: '1', url: t.fixture.url }));
+    ok(await t.act({ action: 'new_tab', url: `${t.fixture.url}/page2` }));
+    assert.deepEqual(ok(await t.act({ action: 'close' })), { message: 'closing' });
+    const tabs = ok(await t.act({ action: 'list_tabs' }));
+    assert.deepEqual(tabs, { tabs: [{ index: 0, url: 'about:blank', active: true }], count: 1 });
+    assert.equal(ok(await t.act({ action: 'get_cookies' })).count, 0);
+
+    const start = await t.act({ action: 'start_recording', mode: 'viewport' });
+    assert.equal(start.status, 422);
+    assert.match(String(start.body.error), /no display/);
+    assert.deepEqual(ok(await t.act({ action: 'recording_status' })), { active: false });
+    assert.equal((await t.act({ action: 'stop_recording', slug: 'flow' })).status, 422);
+    assert.equal((await t.act({ action: 'stop_recording', slug: '../etc' })).status, 400);
+  });
+
   it('display actions answer as for a window without chrome', async () => {
     assert.deepEqual(ok(await t.act({ action: 'calibrate' })), { window_offset: { x: 0, y: 0 } });
     assert.deepEqual(ok(await t.act({ action: 'get_resolution' })), { width: 1280, height: 720 });

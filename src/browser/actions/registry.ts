@@ -7,7 +7,16 @@ import {
   setCookie,
   setStorage,
 } from './cookies-storage.ts';
-import { calibrate, enterFullscreen, exitFullscreen, getResolution } from './display.ts';
+import {
+  calibrate,
+  close,
+  enterFullscreen,
+  exitFullscreen,
+  getResolution,
+  recordingStatus,
+  startRecording,
+  stopRecording,
+} from './display.ts';
 import { getComputedStyleOf, getElement, getElements, getPageInfo } from './inspect.ts';
 import { browserAction, goto, ping, refresh, sleep } from './navigation.ts';
 import { evalJs, getHtml, getInteractiveElements, getText, saveScreenshot, screenshot } from './read.ts';
@@ -91,6 +100,10 @@ export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
     detectChallenge,
     getLastDownload,
     uploadFile,
+    startRecording,
+    stopRecording,
+    recordingStatus,
+    close,
   ].map((a) => [a.name, a]),
 );
 

@@ -25,6 +25,8 @@ export interface ActionContext {
   resizePng: PngResizer;
   /** A file this replica's owner downloaded, by its stored name (never a host path). */
   readDownload(name: string): Promise<Buffer>;
+  /** Throws this replica's context (tabs, cookies, storage) away once the action is done. */
+  discardAfter(): void;
 }
 
 /**
