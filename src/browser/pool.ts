@@ -79,10 +79,9 @@ export class BrowserPool {
   }
 
   /**
-   * The replica `owner` holds under `instanceId`, or else a replica newly assigned to it:
-   * a free one, or failing that the least recently claimed one that nobody is using (its
-   * previous owner's state is discarded and its id no longer works). Synchronous, so a
-   * caller that runs on the claim at once cannot lose it in between.
+   * The replica `owner` holds under `instanceId`, or else a replica newly assigned to it
+   * (see #freeReplica; a previous owner's state is discarded and its id stops working).
+   * Synchronous, so a caller that runs on the claim at once cannot lose it in between.
    */
   claim(owner: string, instanceId?: string): Claim {
     const held = this.claimable(owner, instanceId);
