@@ -185,7 +185,8 @@ describe('agent isolation through the HTTP surface (default settings)', {
     const before = t.fake.requests().length;
     await run(bash(`(${probe}) > relay-paths.txt 2>&1`));
     const out = await readFile(join(t.dataDir, 'workspaces/users/api/relay-paths.txt'), 'utf8');
-    paths.forEach((p, i) => assert.match(out, new RegExp(`^path${i}=403$`, 'm'), `${p}\n${out}`));
+    for (const [i, p] of paths.entries())
+      assert.match(out, new RegExp(`^path${i}=403$`, 'm'), `${p}\n${out}`);
     const forwarded = t.fake
       .requests()
       .slice(before)
