@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ClaudeBackend } from './agents/claude/backend.ts';
@@ -49,12 +51,15 @@ export async function createDeps(
   const c = config.current();
   prepareDataDir(c.DATA_DIR);
   const db = await openDatabase(c.DATA_DIR);
+  // Every path an agent's sandbox mounts is checked against where its descriptor really is,
+  // so the paths are built from DATA_DIR's real location (it may be, or sit below, a symlink).
+  const dataDir = await realpath(c.DATA_DIR);
   const keys = new KeyStore(db, () => config.current().API_KEYS);
-  const workspaces = new WorkspaceFs(join(c.DATA_DIR, 'workspaces'));
+  const workspaces = new WorkspaceFs(join(dataDir, 'workspaces'));
   await workspaces.init();
   const sessions = new SessionStore(db);
   const modelAuth = new ModelAuth(c, opts.fakeModelUrl);
-  const socketDir = join(resolve(c.DATA_DIR), 'run');
+  const socketDir = join(dataDir, 'run');
   const sandbox = decideSandbox(c, logger, socketDir);
   const relay = new ModelRelay(logger);
   const egress = new AgentEgress(
@@ -71,7 +76,7 @@ export async function createDeps(
   const backend =
     opts.backend ??
     new ClaudeBackend({
-      agentDir: join(c.DATA_DIR, 'agent'),
+      agentDir: join(dataDir, 'agent'),
       poolSize: c.POOL_SIZE,
       maxLive: Math.max(c.POOL_SIZE, c.MAX_CONCURRENT_RUNS),
       liveMaxTurns: c.LIVE_PROCESS_MAX_TURNS,
@@ -136,7 +141,7 @@ export function decideSandbox(c: Config, logger: Logger, gatewaySocketDir: strin
   if (reason === undefined) {
     return {
       policy: {
-        hidden: [c.DATA_DIR, '/root', '/home'].map((d) => resolve(d)),
+        hidden: [...new Set([resolve(c.DATA_DIR), realpathSync(c.DATA_DIR), '/root', '/home'])],
         masked: c.ENV_FILE ? [resolve(c.ENV_FILE)] : [],
         gatewaySocketDir,
         applySeccomp: applySeccompPath() ?? '',

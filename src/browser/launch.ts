@@ -12,12 +12,19 @@ export interface LaunchOptions {
  * Flags for one shared headless Chromium. We run as root (hence --no-sandbox) on a closed
  * network: the background-networking flags stop Chromium from flooding it with update,
  * sync and field-trial requests. AutomationControlled is what sets navigator.webdriver.
+ *
+ * WebRTC's STUN/TURN traffic is UDP, which neither the request route nor the SOCKS5 egress
+ * proxy sees: a page could send packets to any address. disable_non_proxied_udp leaves
+ * WebRTC no UDP at all (SOCKS5 cannot carry it); measured, --webrtc-ip-handling-policy is
+ * the switch headless Chromium obeys, the --force-… one alone is not.
  */
 export function chromiumArgs(opts: LaunchOptions): string[] {
   return [
     '--no-sandbox',
     '--disable-gpu',
     '--disable-quic',
+    '--webrtc-ip-handling-policy=disable_non_proxied_udp',
+    '--force-webrtc-ip-handling-policy=disable_non_proxied_udp',
     '--no-first-run',
     '--no-default-browser-check',
     '--disable-background-networking',

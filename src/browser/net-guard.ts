@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { AppError } from '../errors.ts';
 
 /** Loopback, private, link-local, CGNAT, multicast and reserved ranges: never a public site. */
@@ -12,16 +13,27 @@ for (const [net, bits] of [
   ['169.254.0.0', 16],
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
   nonPublic.addSubnet(net, bits, 'ipv4');
 }
 for (const [net, bits] of [
-  ['::', 128],
-  ['::1', 128],
+  // IPv4-compatible, IPv4-translated, NAT64 (both), 6to4, Teredo: each embeds an IPv4
+  // address that may be private; none is needed to reach a public site.
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
+  ['64:ff9b:1::', 48],
+  ['2002::', 16],
+  ['2001::', 32],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['fec0::', 10],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],
@@ -30,7 +42,27 @@ for (const [net, bits] of [
   nonPublic.addSubnet(net, bits, 'ipv6');
 }
 
+/**
+ * This machine's own addresses (a public one included): a service bound to 0.0.0.0 answers
+ * on them, so they are as local as loopback. Re-read every few seconds (DHCP, hot-plug).
+ */
+let localAddresses = new Set<string>();
+let localAddressesReadAt = 0;
+function isLocalAddress(ip: string): boolean {
+  const now = Date.now();
+  if (now - localAddressesReadAt > 5_000) {
+    localAddressesReadAt = now;
+    localAddresses = new Set(
+      Object.values(networkInterfaces())
+        .flat()
+        .flatMap((a) => (a ? [a.address.toLowerCase()] : [])),
+    );
+  }
+  return localAddresses.has(ip.toLowerCase());
+}
+
 export function isPublicAddress(ip: string): boolean {
+  if (isLocalAddress(ip)) return false;
   const family = isIP(ip);
   if (family === 4) return !nonPublic.check(ip, 'ipv4');
   if (family !== 6) return false;

@@ -1,4 +1,5 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { BrowserSession } from './browser-session.ts';
 import { type EgressFailure, EgressProxy } from './egress-proxy.ts';
 import type { NetGuard } from './net-guard.ts';
 import { STEALTH_INIT_SCRIPT } from './stealth.ts';
@@ -20,18 +21,19 @@ export function egressFailureSince(page: Page, since: number, host?: string): Eg
   return egressOf.get(page)?.failureSince(since, host);
 }
 
-/** A fresh isolated context (own cookies, storage, cache) with one page, set up for stealth and safety. */
+/** A fresh isolated context (own cookies, storage, cache) with its home page, set up for stealth and safety. */
 export async function openReplicaPage(
   browser: Browser,
   opts: ReplicaPageOptions,
-): Promise<{ context: BrowserContext; page: Page }> {
+): Promise<{ context: BrowserContext; page: Page; session: BrowserSession }> {
   const egress = opts.netGuard && new EgressProxy(opts.netGuard);
   const context = await browser
     .newContext({
       viewport: opts.viewport,
       userAgent: opts.userAgent,
       locale: 'en-US',
-      acceptDownloads: false,
+      // Downloads are kept only where the session's sink puts them (the principal's store).
+      acceptDownloads: true,
       // Service workers' fetches bypass the route guard (the egress proxy would still catch them).
       serviceWorkers: 'block',
       // No bypass list: Playwright then adds <-loopback>, so even 127.0.0.1 goes through it.
@@ -49,13 +51,8 @@ export async function openReplicaPage(
       egressOf.set(page, egress);
       context.on('close', () => void egress.close());
     }
-    // An open alert blocks every later action on the page; accept it like a user would.
-    page.on('dialog', (dialog) => void dialog.accept().catch(() => {}));
-    // One page per replica: popups would escape the queue and the memory bound.
-    context.on('page', (extra) => {
-      if (extra !== page) void extra.close().catch(() => {});
-    });
-    return { context, page };
+    // Dialogs are answered and popups closed by the session (tabs come only from new_tab).
+    return { context, page, session: new BrowserSession(context, page) };
   } catch (err) {
     await context.close().catch(() => {});
     await egress?.close();

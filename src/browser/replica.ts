@@ -1,21 +1,42 @@
+import { randomBytes } from 'node:crypto';
 import type { BrowserContext, Page } from 'playwright-core';
+import { AppError } from '../errors.ts';
+import type { BrowserSession } from './browser-session.ts';
 import { FifoLock } from './fifo-lock.ts';
 
 export type ReplicaState = 'not_started' | 'idle' | 'busy' | 'crashed';
 
 /** Opens a fresh isolated context with its one page; the pool owns the shared browser. */
-export type ReplicaPageFactory = (replicaId: string) => Promise<{ context: BrowserContext; page: Page }>;
+export type ReplicaPageFactory = (
+  replicaId: string,
+) => Promise<{ context: BrowserContext; page: Page; session: BrowserSession }>;
+
+/** 256 random bits, base64url: the INSTANCEID a caller presents is its only claim to a replica. */
+export function newInstanceId(): string {
+  return randomBytes(32).toString('base64url');
+}
 
 /**
  * One isolated browser context with one page, used by one request at a time. A page that
  * crashed, was closed, or hung is discarded and a fresh context takes its place, so a bad
  * page costs its own caller's state and nobody else's.
+ *
+ * A replica is held by one owner (a principal) under one unguessable instance id at a time.
+ * Handing it to another owner gives it a new id and throws its context away before the new
+ * owner's first use, so no cookie, storage or page of one owner is ever seen by another.
  */
 export class Replica {
   readonly #lock: FifoLock;
   #context: BrowserContext | undefined;
   #page: Page | undefined;
+  #session: BrowserSession | undefined;
   #isBroken = false;
+  #instanceId: string | undefined;
+  #owner: string | undefined;
+  /** Set when the replica changed hands: the previous owner's context must go before the next use. */
+  #isReassigned = false;
+  /** When its owner last claimed it (ms): the least recently used idle replica is the one handed over. */
+  lastClaimedAt = 0;
   served = 0;
   crashes = 0;
   replacements = 0;
@@ -39,6 +60,30 @@ export class Replica {
     return (this.#lock.isHeld ? 1 : 0) + this.#lock.waiting;
   }
 
+  get instanceId(): string | undefined {
+    return this.#instanceId;
+  }
+
+  get owner(): string | undefined {
+    return this.#owner;
+  }
+
+  /** Gives the replica to `owner` under a fresh instance id; only called while nobody holds or waits for it. */
+  assign(owner: string): string {
+    this.#instanceId = newInstanceId();
+    this.#owner = owner;
+    this.#isReassigned = true;
+    this.lastClaimedAt = Date.now();
+    return this.#instanceId;
+  }
+
+  /** Frees the replica for anyone; its state is dropped before the next owner's first use. */
+  unassign(): void {
+    this.#instanceId = undefined;
+    this.#owner = undefined;
+    this.#isReassigned = true;
+  }
+
   get waiting(): number {
     return this.#lock.waiting;
   }
@@ -47,16 +92,39 @@ export class Replica {
     return this.#page && !this.#page.isClosed() ? this.#page.url() : undefined;
   }
 
+  /** The active tab, for a read that must not queue (GET …/state); actions go through run(). */
+  get activePage(): Page | undefined {
+    return this.#session?.page;
+  }
+
   /** The live page, for tests and diagnostics only; actions go through run(). */
   get currentPage(): Page | undefined {
     return this.#page;
   }
 
-  /** Runs fn with exclusive use of this replica's page, waiting in its queue if busy. */
-  async run<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+  /**
+   * Runs fn with exclusive use of this replica's page, waiting in its queue if busy, provided
+   * the replica is still held under `instanceId` when its turn comes.
+   */
+  async run<T>(instanceId: string, fn: (session: BrowserSession) => Promise<T>): Promise<T> {
     const release = await this.#lock.acquire();
+    // The pool only hands over replicas nobody holds or waits for, so this is a last line of
+    // defence: a caller must never run on a context that now belongs to someone else.
+    if (this.#instanceId === undefined || this.#instanceId !== instanceId) {
+      release();
+      throw new AppError(
+        'conflict',
+        'This browser instance was handed to another caller; retry for a new one',
+      );
+    }
     try {
-      return await fn(await this.#livePage());
+      if (this.#isReassigned) {
+        await this.close();
+        this.#isBroken = false;
+        this.#isReassigned = false;
+      }
+      await this.#livePage();
+      return await fn(this.#session as BrowserSession);
     } finally {
       this.served++;
       // Only a page that existed can need replacing: a failed launch leaves nothing to discard.
@@ -74,13 +142,14 @@ export class Replica {
     const context = this.#context;
     this.#context = undefined;
     this.#page = undefined;
+    this.#session = undefined;
     await context?.close().catch(() => {});
   }
 
   async #livePage(): Promise<Page> {
     if (this.#page && !this.#needsReplacement()) return this.#page;
     if (this.#page) await this.#discard();
-    const { context, page } = await this.openPage(this.id);
+    const { context, page, session } = await this.openPage(this.id);
     page.on('crash', () => {
       if (this.#page !== page) return;
       this.#isBroken = true;
@@ -93,6 +162,7 @@ export class Replica {
     });
     this.#context = context;
     this.#page = page;
+    this.#session = session;
     this.#isBroken = false;
     return page;
   }

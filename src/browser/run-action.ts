@@ -41,7 +41,8 @@ export async function runAction(ctx: RunContext, step: unknown): Promise<ActionR
     }, ctx.timeoutMs + DEADLINE_GRACE_MS);
   });
   try {
-    const data = await Promise.race([action.run(ctx, parsed.data), deadline]);
+    // The active tab at this step (an earlier step of a script may have switched tabs).
+    const data = await Promise.race([action.run({ ...ctx, page: ctx.session.page }, parsed.data), deadline]);
     return { success: true, action: action.name, data };
   } catch (err) {
     return failureOf(action.name, err);

@@ -1,8 +1,9 @@
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
+import { DownloadStore } from './downloads.ts';
 import { type AddressClassifier, NetGuard } from './net-guard.ts';
-import { BrowserPool } from './pool.ts';
-import type { Replica } from './replica.ts';
+import { BrowserPool, type Claim } from './pool.ts';
 import type { ActionResult } from './run-action.ts';
 import { captureViewportPng, type ScreenshotSize } from './screenshot.ts';
 import { runRequest } from './script.ts';
@@ -18,6 +19,7 @@ export interface BrowserServiceOptions {
 export class BrowserService {
   readonly pool: BrowserPool;
   readonly #netGuard: NetGuard;
+  readonly #downloads: DownloadStore;
 
   constructor(
     private readonly config: () => Config,
@@ -26,6 +28,7 @@ export class BrowserService {
   ) {
     const c = config();
     this.#netGuard = new NetGuard({ isPublicAddress: opts.isPublicAddress });
+    this.#downloads = new DownloadStore(join(c.DATA_DIR, 'browser-downloads'));
     this.pool = new BrowserPool({
       numReplicas: c.STEALTHY_AUTO_BROWSE_NUM_REPLICAS,
       queueMax: c.STEALTHY_AUTO_BROWSE_QUEUE_MAX,
@@ -37,26 +40,35 @@ export class BrowserService {
     });
   }
 
-  /** Runs one request body (an action or a run_script) on the replica, queueing behind others. */
-  execute(replica: Replica, body: unknown): Promise<ActionResult> {
+  /** Runs one request body (an action or a run_script) on the claimed replica, queueing behind others. */
+  execute({ replica, instanceId }: Claim, body: unknown): Promise<ActionResult> {
     const c = this.config();
-    return replica.run((page) =>
-      runRequest(
+    return replica.run(instanceId, (session) => {
+      // A context belongs to one owner for its whole life, so its sink is set once.
+      const owner = replica.owner ?? '';
+      session.downloadSink ??= (download) => this.#downloads.save(owner, download);
+      return runRequest(
         {
-          page,
+          page: session.page,
+          session,
+          resizePng: this.pool.resizePng,
           timeoutMs: c.STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS,
           allowPrivate: c.STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE,
           netGuard: this.#netGuard,
           markBroken: () => replica.markBroken(),
+          discardAfter: () => replica.markBroken(),
+          readDownload: (name) => this.#downloads.read(owner, name),
         },
         body,
-      ),
-    );
+      );
+    });
   }
 
-  screenshot(replica: Replica, size: ScreenshotSize): Promise<Buffer> {
+  screenshot({ replica, instanceId }: Claim, size: ScreenshotSize): Promise<Buffer> {
     const timeoutMs = this.config().STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS;
-    return replica.run((page) => captureViewportPng(page, size, timeoutMs));
+    return replica.run(instanceId, (session) =>
+      captureViewportPng(session.page, size, timeoutMs, this.pool.resizePng),
+    );
   }
 
   close(): Promise<void> {

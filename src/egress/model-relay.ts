@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  type ClientRequest,
   request as httpRequest,
   type IncomingMessage,
   type OutgoingHttpHeaders,
@@ -31,6 +32,8 @@ interface GrantState {
   access: () => ModelAccess;
   isActive: boolean;
   calls: ModelCall[];
+  /** Upstream calls in flight: cut when the run ends, so none outlives its run. */
+  inflight: Set<ClientRequest>;
 }
 
 const HOP_BY_HOP = new Set([
@@ -66,7 +69,7 @@ export class ModelRelay {
   grant(access: () => ModelAccess): RelayGrant {
     const token = `agentgate-run-${randomBytes(24).toString('base64url')}`;
     const key = hashToken(token);
-    const state: GrantState = { access, isActive: false, calls: [] };
+    const state: GrantState = { access, isActive: false, calls: [], inflight: new Set() };
     this.#grants.set(key, state);
     const kind = access().oauthToken && !access().apiKey ? 'oauth' : 'api_key';
     return {
@@ -78,12 +81,15 @@ export class ModelRelay {
       },
       end: () => {
         state.isActive = false;
+        for (const r of state.inflight) r.destroy();
+        state.inflight.clear();
         const calls = state.calls;
         state.calls = [];
         return calls;
       },
       revoke: () => {
         state.isActive = false;
+        for (const r of state.inflight) r.destroy();
         this.#grants.delete(key);
       },
     };
@@ -91,6 +97,17 @@ export class ModelRelay {
 
   /** Handles one request from an agent (any path of the Anthropic API). */
   handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = allowedPath(req);
+    if (!path) {
+      req.resume();
+      sendAnthropicError(
+        res,
+        403,
+        'permission_error',
+        'agents may call only POST /v1/messages and /v1/messages/count_tokens',
+      );
+      return;
+    }
     const state = this.#grants.get(hashToken(presentedToken(req)));
     if (!state?.isActive) {
       req.resume();
@@ -112,7 +129,7 @@ export class ModelRelay {
     }
     if (access.apiKey) headers['x-api-key'] = access.apiKey;
     else if (access.oauthToken) headers.authorization = `Bearer ${access.oauthToken}`;
-    const isMessages = req.method === 'POST' && /^\/v1\/messages(\?|$)/.test(new URL(target).pathname);
+    const isMessages = path === '/v1/messages';
     const send = target.startsWith('https:') ? httpsRequest : httpRequest;
     const upstream = send(target, { method: req.method, headers }, (up) => {
       const outHeaders: Record<string, string | string[]> = {};
@@ -137,6 +154,8 @@ export class ModelRelay {
       });
       up.on('error', () => res.destroy());
     });
+    state.inflight.add(upstream);
+    upstream.once('close', () => state.inflight.delete(upstream));
     upstream.on('error', (err) => {
       this.logger.warn({ err: err.message, host: new URL(target).host }, 'model relay: upstream unreachable');
       if (!res.headersSent) sendAnthropicError(res, 502, 'api_error', 'the model endpoint is unreachable');
@@ -147,6 +166,21 @@ export class ModelRelay {
     });
     req.pipe(upstream);
   }
+}
+
+/**
+ * The API paths an agent needs, exactly. Anything else would let an agent use the real
+ * credential for what it was never lent for: minting API keys with an OAuth token, reading
+ * the organisation's files, unmetered batches. Dot segments, doubled slashes and escapes
+ * are refused rather than normalised, so what is checked is what is sent.
+ */
+const RELAYED_PATHS = new Set(['/v1/messages', '/v1/messages/count_tokens']);
+
+function allowedPath(req: IncomingMessage): string | undefined {
+  if (req.method !== 'POST') return undefined;
+  const raw = req.url ?? '';
+  const path = raw.split('?')[0] ?? '';
+  return RELAYED_PATHS.has(path) ? path : undefined;
 }
 
 function hashToken(token: string): string {

@@ -18,9 +18,12 @@ import { dirname, isAbsolute } from 'node:path';
  *   agent gateway (model relay + egress proxy), reached through a Unix socket that a socat
  *   bridge inside the sandbox exposes on 127.0.0.1:AGENT_BRIDGE_PORT;
  * - a seccomp filter (sandbox-runtime's apply-seccomp, applied after the bridge starts) that
- *   refuses new AF_UNIX sockets and namespaces: host sockets such as /var/run/docker.sock
- *   stay unreachable even though the read-only root shows their files. The agent runs in a
- *   nested PID namespace, so it cannot reach the unfiltered bridge process either.
+ *   refuses new AF_UNIX sockets, mounts and namespaces: host sockets such as
+ *   /var/run/docker.sock stay unreachable even though the read-only root shows their files.
+ *   The agent runs in a nested PID namespace with its own /proc, out of reach of the
+ *   unfiltered bridge;
+ * - no capability in the host's user namespace, even when the server is root: whatever
+ *   capabilities the agent has hold only in namespaces of its own.
  */
 export interface SandboxPolicy {
   /** Hidden behind an empty tmpfs (DATA_DIR first; binds below re-expose what is allowed). */
@@ -37,6 +40,18 @@ export interface SandboxPolicy {
 export const BRIDGE_SOCKET_DIR = '/run/agentgate';
 export const GATEWAY_SOCKET_NAME = 'agent-gateway.sock';
 export const AGENT_BRIDGE_PORT = 8377;
+/** Connections one agent may hold open to the gateway at once (each costs a server descriptor). */
+const MAX_BRIDGE_CONNECTIONS = 64;
+
+const OUTER_USERNS = [
+  '--unshare-user',
+  '--cap-drop',
+  'ALL',
+  '--cap-add',
+  'CAP_SYS_ADMIN',
+  '--cap-add',
+  'CAP_SETFCAP',
+];
 
 /** A bubblewrap command line plus the directory descriptors it binds (fd 3, 4, … in the child). */
 export interface SandboxCommand {
@@ -78,6 +93,11 @@ export function bwrapCommand(
 ): SandboxCommand {
   const out = [
     '--die-with-parent',
+    // A user namespace of its own even when the server is root: without it a root server's
+    // bubblewrap keeps every capability in the host's namespace (open_by_handle_at then
+    // reaches any file). Inside, only what the nested bwrap below needs (a PID namespace)
+    // and the seccomp helper's uid-0 map needs, both valid in this namespace only.
+    ...OUTER_USERNS,
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-net',
@@ -116,22 +136,22 @@ export function bwrapCommand(
 /**
  * Runs inside the sandbox before the agent: starts the bridge to the gateway socket, waits
  * (without starting any other program) until it listens, then execs the agent in a nested
- * PID namespace under the seccomp filter. The bridge's output goes nowhere, so the agent's
+ * PID namespace under the seccomp helper. The bridge's output goes nowhere, so the agent's
  * stdio stays the SDK's.
  */
 function bridgeScript(applySeccomp: string): string {
   const portHex = AGENT_BRIDGE_PORT.toString(16).toUpperCase().padStart(4, '0');
   return [
-    `socat TCP4-LISTEN:${AGENT_BRIDGE_PORT},bind=127.0.0.1,fork,reuseaddr,backlog=4096 UNIX-CONNECT:${BRIDGE_SOCKET_DIR}/${GATEWAY_SOCKET_NAME} </dev/null >/dev/null 2>&1 &`,
+    `socat TCP4-LISTEN:${AGENT_BRIDGE_PORT},bind=127.0.0.1,fork,reuseaddr,backlog=4096,max-children=${MAX_BRIDGE_CONNECTIONS} UNIX-CONNECT:${BRIDGE_SOCKET_DIR}/${GATEWAY_SOCKET_NAME} </dev/null >/dev/null 2>&1 &`,
     'n=0',
     'while [ $n -lt 20000 ]; do',
     `  while read -r _ a _; do case "$a" in *:${portHex}) break 2;; esac; done < /proc/net/tcp`,
     '  n=$((n+1))',
     'done',
-    // The agent gets a PID namespace of its own inside this one: the bridge runs without
-    // the seccomp filter, and an agent that could ptrace it (or write its /proc/<pid>/mem)
-    // could make it connect to any host socket. Out of its PID namespace, it cannot name it.
-    `exec bwrap --die-with-parent --unshare-pid --dev-bind / / --proc /proc --chdir "$PWD" -- ${shellQuote(applySeccomp)} "$@"`,
+    // The agent gets a PID namespace and a /proc of its own: the bridge runs without the
+    // filter, and an agent that could ptrace it (or write its /proc/<pid>/mem) could make
+    // it connect to any host socket. Out of its PID namespace and /proc, it cannot name it.
+    `exec bwrap --die-with-parent --cap-drop ALL --cap-add CAP_SETFCAP --unshare-pid --dev-bind / / --proc /proc --chdir "$PWD" -- ${shellQuote(applySeccomp)} "$@"`,
   ].join('\n');
 }
 
@@ -167,6 +187,7 @@ export function sandboxUnavailableReason(): string | undefined {
     'bwrap',
     [
       '--die-with-parent',
+      ...OUTER_USERNS,
       '--unshare-pid',
       '--unshare-net',
       '--ro-bind',

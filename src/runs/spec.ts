@@ -31,5 +31,6 @@ export interface RunSpec {
   /** A busy workspace: queue behind its run (`wait`) or refuse at once (`conflict`). */
   onBusy: 'wait' | 'conflict';
   userMemory?: string;
+  // A sandboxed agent reaches these only through the egress proxy: public URLs only.
   mcpServers?: Record<string, { type: 'http'; url: string; headers?: Record<string, string> }>;
 }

@@ -65,14 +65,30 @@ function firstAtOrAfter(sorted: readonly string[], bound: string): number {
   return lo;
 }
 
+/** The common prefix a key rolls up into under this query's delimiter, if any. */
+function rollUp(key: string, q: ListQuery): string | undefined {
+  if (q.delimiter === '' || !key.startsWith(q.prefix)) return undefined;
+  const at = key.indexOf(q.delimiter, q.prefix.length);
+  return at >= 0 ? key.slice(0, at + q.delimiter.length) : undefined;
+}
+
 /** One page of a ListObjects over keys sorted in S3 order. */
 export function listPage(sorted: readonly string[], q: ListQuery): ListPage {
+  // max-keys=0 asks for nothing: an empty page that is not truncated, as S3 answers.
+  if (q.maxKeys === 0) {
+    return { keys: [], commonPrefixes: [], isTruncated: false, nextToken: undefined, lastItem: undefined };
+  }
   const token = q.continuationToken === undefined ? undefined : decodeToken(q.continuationToken);
   let bound = q.startAfter;
   if (token && compareKeys(token.item, bound) > 0) bound = token.item;
   let i = bound === '' ? 0 : firstAfter(sorted, bound);
   if (q.prefix !== '') i = Math.max(i, firstAtOrAfter(sorted, q.prefix));
-  const skipPrefix = token?.kind === 'p' ? token.item : undefined;
+  let skipPrefix = token?.kind === 'p' ? token.item : undefined;
+  // A V1 NextMarker that is a rolled-up prefix means the same as a prefix token: the next
+  // page starts after every key under it (else the prefix would come back forever).
+  if (skipPrefix === undefined && bound === q.startAfter && rollUp(q.startAfter, q) === q.startAfter) {
+    skipPrefix = q.startAfter;
+  }
 
   const keys: string[] = [];
   const commonPrefixes: string[] = [];
@@ -85,11 +101,7 @@ export function listPage(sorted: readonly string[], q: ListQuery): ListPage {
       continue;
     }
     if (skipPrefix !== undefined && key.startsWith(skipPrefix)) continue;
-    let rolledUp: string | undefined;
-    if (q.delimiter !== '') {
-      const at = key.indexOf(q.delimiter, q.prefix.length);
-      if (at >= 0) rolledUp = key.slice(0, at + q.delimiter.length);
-    }
+    const rolledUp = rollUp(key, q);
     if (rolledUp !== undefined && last?.kind === 'p' && last.item === rolledUp) continue;
     if (keys.length + commonPrefixes.length >= q.maxKeys) {
       isTruncated = true;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstat, open, type ReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { AppError } from '../errors.ts';
 import type { Clock } from './clock.ts';
 import { detectContentType, isInformativeType } from './content-type.ts';
@@ -11,6 +12,9 @@ import { assertValidKey, compareKeys, keyFileId } from './keys.ts';
 import { type ListPage, type ListQuery, listPage } from './listing.ts';
 import { KeyLocks, type LockLimits } from './rw-lock.ts';
 import { StorageError } from './storage-error.ts';
+
+const openFd = promisify(open);
+const fstatFd = promisify(fstat);
 
 /** What the sidecar of one object records. */
 export interface ObjectMeta {
@@ -23,7 +27,24 @@ export interface ObjectMeta {
   contentType: string;
   lastModifiedMs: number;
   expiresAtMs: number | null;
+  /** What the uploader said about the object, served back on every read (absent in old sidecars). */
+  attrs?: ObjectAttrs;
+  /** Sizes of a multipart object's parts in order, for reads by partNumber. */
+  partSizes?: number[];
 }
+
+/** Metadata an upload carries besides its content type. */
+export interface ObjectAttrs {
+  /** x-amz-meta-* without the prefix, names lower-cased. */
+  userMeta: Record<string, string>;
+  /** Stored response headers: cache-control, content-disposition, content-encoding, content-language, expires. */
+  headers: Record<string, string>;
+  /** Checksums verified at upload, by algorithm (`sha256`, `crc32`), base64 as S3 sends them. */
+  checksums?: Record<string, string>;
+}
+
+/** Throws (e.g. 412) when the key's current version does not allow the write; checked under its lock. */
+export type WriteCondition = (current: ObjectMeta | undefined) => void;
 
 export interface NewVersion {
   /** A finished temp file under the bucket's tmp dir; renamed into place on commit. */
@@ -32,12 +53,15 @@ export interface NewVersion {
   etag: string;
   contentType: string;
   ttlMs: number | undefined;
+  attrs?: ObjectAttrs;
+  partSizes?: number[];
+  condition?: WriteCondition;
 }
 
 export interface OpenObject {
   meta: ObjectMeta;
   range: { start: number; end: number } | undefined;
-  /** Holds the key's read lock until it closes. */
+  /** Reads the opened version (no lock held); closes its descriptor when it ends or is destroyed. */
   stream: ReadStream;
 }
 
@@ -93,7 +117,13 @@ export class ObjectStore {
     bucket: string,
     key: string,
     body: Readable,
-    opts: { contentType?: string; ttlMs?: number; checks: IngestChecks },
+    opts: {
+      contentType?: string;
+      ttlMs?: number;
+      checks: IngestChecks;
+      attrs?: ObjectAttrs;
+      condition?: WriteCondition;
+    },
   ): Promise<ObjectMeta> {
     assertValidKey(key);
     const file = await ingestToTemp(body, await this.tempDir(bucket), opts.checks);
@@ -106,6 +136,8 @@ export class ObjectStore {
       etag: `"${file.md5Hex}"`,
       contentType,
       ttlMs: opts.ttlMs,
+      attrs: withChecksums(opts.attrs, file.checksums),
+      condition: opts.condition,
     });
   }
 
@@ -123,6 +155,8 @@ export class ObjectStore {
     let previous: ObjectMeta | undefined;
     let meta: ObjectMeta;
     try {
+      const current = state.objects.get(key);
+      version.condition?.(current && !this.#isExpired(current) ? current : undefined);
       const now = this.#clock.now();
       meta = {
         key,
@@ -133,6 +167,8 @@ export class ObjectStore {
         lastModifiedMs: Math.floor(now / 1000) * 1000,
         // An upload resets the object's expiry clock.
         expiresAtMs: version.ttlMs === undefined ? null : now + version.ttlMs,
+        ...(version.attrs ? { attrs: version.attrs } : {}),
+        ...(version.partSizes ? { partSizes: version.partSizes } : {}),
       };
       await rename(version.tempPath, join(state.dir, 'data', meta.file));
       const sidecar = join(state.dir, 'meta', `${keyFileId(key)}.json`);
@@ -161,31 +197,46 @@ export class ObjectStore {
   }
 
   /**
-   * Opens a key for reading; `rangeOf` picks an inclusive byte range from the size of the
-   * version actually opened (it may throw, e.g. for an unsatisfiable range).
+   * Opens a key for reading. `prepare` sees the version actually opened and returns the
+   * inclusive byte range to read (it may throw: a failed precondition, an unsatisfiable
+   * range). The key's read lock is held only until the file is open: a version's content
+   * file never changes and a replaced one is unlinked, not rewritten, so an open descriptor
+   * keeps reading the version it opened however slowly its client reads (or never does).
+   * The caller owns the stream and must consume or destroy it.
    */
   async open(
     bucket: string,
     key: string,
-    rangeOf?: (size: number) => { start: number; end: number } | undefined,
+    prepare?: (meta: ObjectMeta) => { start: number; end: number } | undefined,
   ): Promise<OpenObject> {
     const state = await this.#bucket(bucket);
     const hold = await this.#locks.read(`${bucket}/${key}`);
-    const meta = state.objects.get(key);
-    let range: { start: number; end: number } | undefined;
+    let fd: number | undefined;
     try {
+      const meta = state.objects.get(key);
       if (!meta || this.#isExpired(meta)) {
         throw new StorageError('not_found', 'NoSuchKey', 'The specified key does not exist.');
       }
-      range = rangeOf?.(meta.size);
+      const range = prepare?.(meta);
+      // A numeric descriptor: streams over a FileHandle read through promises, several times slower.
+      fd = await openFd(join(state.dir, 'data', meta.file), 'r');
+      // A short file would promise a Content-Length it cannot deliver: the client would wait forever.
+      const { size } = await fstatFd(fd);
+      if (size !== meta.size) {
+        throw new AppError(
+          'internal',
+          `Stored content of ${bucket}/${key} is ${size} bytes, not ${meta.size}`,
+        );
+      }
+      const stream = createReadStream('', { fd, autoClose: true, ...(range ?? {}) });
+      fd = undefined;
+      return { meta, range, stream };
     } catch (err) {
-      hold.release();
+      if (fd !== undefined) closeSync(fd);
       throw err;
+    } finally {
+      hold.release();
     }
-    const stream = createReadStream(join(state.dir, 'data', meta.file), range ?? {});
-    stream.once('close', () => hold.release());
-    hold.signal.addEventListener('abort', () => stream.destroy(hold.signal.reason as Error), { once: true });
-    return { meta, range, stream };
   }
 
   /** Deletes a key; true when it existed. */
@@ -256,6 +307,14 @@ export class ObjectStore {
     }
     return state;
   }
+}
+
+function withChecksums(
+  attrs: ObjectAttrs | undefined,
+  checksums: Record<string, string>,
+): ObjectAttrs | undefined {
+  if (Object.keys(checksums).length === 0) return attrs;
+  return { userMeta: {}, headers: {}, ...attrs, checksums };
 }
 
 /** Reads every sidecar of a bucket and drops what a crash may have left behind. */

@@ -12,9 +12,19 @@ export interface BrowserTestApp {
   app: TestApp;
   service: BrowserService;
   fixture: FixtureServer;
-  /** POSTs an action body; `cookie` pins a replica as the seed's clients do. */
-  act(body: unknown, opts?: { cookie?: string; token?: string | null }): Promise<ActionResponse>;
+  /**
+   * POSTs an action body. With no options it is the test's one default caller, which keeps
+   * its INSTANCEID like a client with a cookie jar; `cookie` pins a replica explicitly,
+   * `token` speaks as another principal, `newCaller` sends no cookie at all.
+   */
+  act(body: unknown, opts?: ActOptions): Promise<ActionResponse>;
   close(): Promise<void>;
+}
+
+export interface ActOptions {
+  cookie?: string;
+  token?: string | null;
+  newCaller?: boolean;
 }
 
 export interface ActionResponse {
@@ -56,21 +66,26 @@ export async function startBrowserApp(
   });
   const fixture = await startFixtureServer();
   assert.ok(browserService);
-  const act = async (body: unknown, opts: { cookie?: string; token?: string | null } = {}) => {
+  let jar: string | undefined;
+  const act = async (body: unknown, opts: ActOptions = {}) => {
+    const isDefaultCaller = opts.cookie === undefined && opts.token === undefined && !opts.newCaller;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     const token = opts.token === undefined ? TOKEN : opts.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
-    if (opts.cookie) headers.cookie = opts.cookie;
+    const cookie = isDefaultCaller ? jar : opts.cookie;
+    if (cookie) headers.cookie = cookie;
     const res = await fetch(`${app.url}/stealthy-auto-browse/`, {
       method: 'POST',
       headers,
       body: JSON.stringify(body),
     });
     const setCookie = res.headers.get('set-cookie');
+    const newCookie = setCookie ? setCookie.split(';')[0] : undefined;
+    if (isDefaultCaller && newCookie) jar = newCookie;
     return {
       status: res.status,
       body: (await res.json()) as ActionResponse['body'],
-      cookie: setCookie ? setCookie.split(';')[0] : undefined,
+      cookie: newCookie,
     };
   };
   return {

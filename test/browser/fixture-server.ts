@@ -31,7 +31,41 @@ const PAGES: Record<string, string> = {
       const d = document.createElement('div'); d.id = 'late'; d.textContent = 'Ready now';
       document.body.appendChild(d);
     }, Number(new URLSearchParams(location.search).get('ms') || 800));</script>`,
-  '/long': `<!doctype html><title>Long</title><div style="height:6000px">Top</div><div id="bottom">Bottom</div>`,
+  '/long': `<!doctype html><title>Long</title><div style="height:6000px">Top</div><div id="bottom">Bottom</div>
+    <script>window.maxScroll = 0; addEventListener('scroll', () => { maxScroll = Math.max(maxScroll, scrollY); });</script>`,
+  '/dialogs': `<!doctype html><title>Dialogs</title><div id="out"></div>
+    <button id="alert" onclick="alert('Hi there'); out.textContent = 'alert:done'">A</button>
+    <button id="confirm" onclick="out.textContent = 'confirm:' + confirm('Sure?')">C</button>
+    <button id="prompt" onclick="out.textContent = 'prompt:' + prompt('Name?', 'nobody')">P</button>`,
+  '/counter': `<!doctype html><title>Counter</title><div id="n">0</div>
+    <button id="inc" onclick="n.textContent = Number(n.textContent) + 1">+1</button>
+    <button id="more" onclick="n.textContent = Number(n.textContent) + 1; if (++window.loads === 3) this.remove()">Load more</button>
+    <script>window.loads = 0;</script>`,
+  // Records what a behaviour detector looks at: pointer path, key timing, trust flags.
+  '/input-timing': `<!doctype html><title>Input timing</title>
+    <style>body{margin:0} #target{position:absolute;left:700px;top:400px;width:100px;height:40px}
+      #field{position:absolute;left:100px;top:100px;width:200px;height:30px}</style>
+    <input id="field"><button id="target">Target</button>
+    <script>
+      window.rec = { moves: [], keys: [], clicks: [], untrusted: 0 };
+      const note = (e) => { if (!e.isTrusted) rec.untrusted++; };
+      addEventListener('mousemove', (e) => { note(e); rec.moves.push([e.clientX, e.clientY, performance.now()]); });
+      addEventListener('keydown', (e) => { note(e); rec.keys.push(performance.now()); });
+      for (const t of ['mousedown', 'mouseup', 'click']) addEventListener(t, (e) => { note(e); rec.clicks.push(t + (e.isTrusted ? '' : '!')); });
+    </script>`,
+  '/challenge': `<!doctype html><title>Challenge</title><p>Please wait</p>
+    <div style="height:2000px"></div>
+    <div class="cf-turnstile" data-sitekey="site-key-secret-123" style="width:300px;height:65px"></div>
+    <iframe src="https://challenges.cloudflare.com/cdn-cgi/challenge-platform/h/b/turnstile?token=tok-secret-456" style="width:300px;height:65px"></iframe>`,
+  '/downloads': `<!doctype html><title>Downloads</title>
+    <a id="dl" href="/download-file">Get the report</a><input type="file" id="up"><div id="got"></div>
+    <script>up.addEventListener('change', async () => {
+      const f = up.files[0]; got.textContent = f.name + ':' + (await f.text());
+    });</script>`,
+  '/inspect': `<!doctype html><title>Inspect</title>
+    <style>body{margin:0} .item{color:rgb(255, 0, 0);display:block;height:20px} #hidden{display:none}</style>
+    <ul id="list"><li class="item" data-n="1">One</li><li class="item" data-n="2">Two</li><li class="item" data-n="3">Three</li></ul>
+    <p id="hidden">Hidden</p><a id="link" href="/page2" title="to two">Link text</a>`,
   '/tells': `<!doctype html><title>Tells</title><pre id="tells"></pre>
     <script>
       const tells = [];
@@ -123,6 +157,22 @@ export async function startFixtureServer(host = '127.0.0.1'): Promise<FixtureSer
       res
         .writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' })
         .end('{}');
+      return;
+    }
+    if (url.pathname === '/download-file') {
+      res
+        .writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-disposition': 'attachment; filename="report.txt"',
+        })
+        .end('hello download');
+      return;
+    }
+    if (url.pathname === '/referer') {
+      const referer = String(req.headers.referer ?? 'none').replace(/[<&]/g, '');
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<!doctype html><title>Referer</title><p id="r">${referer}</p>`);
       return;
     }
     if (url.pathname === '/redirect') {

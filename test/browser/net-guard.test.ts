@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { isPublicAddress, NetGuard } from '../../src/browser/net-guard.ts';
 import { skipWithout } from '../helpers/system-parts.ts';
@@ -22,6 +23,25 @@ describe('navigation guard: addresses', () => {
       assert.equal(isPublicAddress(ip), false, ip);
     }
     for (const ip of ['::1', '::', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1']) {
+      assert.equal(isPublicAddress(ip), false, ip);
+    }
+    // Forms that embed an IPv4 address, documentation ranges, and this machine's own addresses
+    // (a service bound to 0.0.0.0 answers on them): the red team's egress bypass attempts.
+    const own = Object.values(networkInterfaces())
+      .flat()
+      .flatMap((a) => (a ? [a.address] : []));
+    for (const ip of [
+      '::127.0.0.1',
+      '::7f00:1',
+      '::ffff:0:7f00:1',
+      '64:ff9b:1::a00:1',
+      '2002:7f00:1::',
+      '2001:0:7f00:1::',
+      '192.0.2.2',
+      '198.51.100.7',
+      '203.0.113.9',
+      ...own,
+    ]) {
       assert.equal(isPublicAddress(ip), false, ip);
     }
     for (const ip of ['93.184.216.34', '1.1.1.1', '2606:4700:4700::1111'])

@@ -12,7 +12,10 @@ describe('Claude Code as a client of the claudebox MCP server', () => {
   before(async () => {
     t = await startTestApp({
       surfaces: [claudeboxSurface, mcpSurface],
-      env: { CLAUDEBOX_API_TOKEN: TOKEN, LITELLM_MASTER_KEY: MASTER },
+      // Unconfined on purpose: a sandboxed agent has its own network namespace and reaches no
+      // loopback address (docs/security.md), so an MCP server on this host's loopback is out
+      // of its reach. This test is about Claude Code speaking MCP to the gateway.
+      env: { CLAUDEBOX_API_TOKEN: TOKEN, LITELLM_MASTER_KEY: MASTER, AGENT_SANDBOX: 'none' },
     });
   });
   after(async () => {

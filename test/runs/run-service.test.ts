@@ -223,6 +223,7 @@ describe('RunService limits', () => {
     );
     await first.app.close();
     await first.deps.backend.close();
+    await first.deps.agentGateway.close();
     await first.deps.db.destroy();
     await first.fake.close();
 

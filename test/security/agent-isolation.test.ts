@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import type { RunEvent } from '../../src/runs/events.ts';
 import { claudeCodeApiSurface } from '../../src/surfaces/claude-code-api/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { skipWithout } from '../helpers/system-parts.ts';
+import { makeTempDir } from '../helpers/temp.ts';
 
 /**
  * The attacks of a key holder whose prompts make the agent run shell commands, replayed
@@ -58,6 +59,9 @@ describe('agent isolation through the HTTP surface (default settings)', {
       s.end('HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nhost-socket');
     });
     await new Promise<void>((r) => hostSocket.listen(join(socketDir, 'host.sock'), r));
+    // A file of another user, readable only by its owner (or by a capability).
+    await writeFile(join(socketDir, 'foreign.txt'), 'foreign-secret', { mode: 0o600 });
+    await chown(join(socketDir, 'foreign.txt'), 12345, 12345).catch(() => undefined);
     t = await startTestApp({
       surfaces: [claudeCodeApiSurface],
       env: { ...SECRETS, AGENT_EGRESS: 'allowlist', AGENT_EGRESS_ALLOW: PUBLIC_STAND_IN },
@@ -162,6 +166,55 @@ describe('agent isolation through the HTTP surface (default settings)', {
     assert.equal(record?.sandbox, 'bwrap', 'the run record names its sandbox');
   });
 
+  test('the relay lends the real credential to the model API only: no other path, no other method', async () => {
+    const paths = [
+      '/api/oauth/claude_cli/create_api_key',
+      '/v1/files',
+      '/v1/messages/batches',
+      '//v1/messages',
+      '/v1/../v1/messages',
+      '/v1/messages/../../api/oauth/profile',
+      '/v1/%6dessages',
+    ];
+    const probe = paths
+      .map(
+        (p, i) =>
+          `echo "path${i}=$(curl -s -o /dev/null -w '%{http_code}' --path-as-is --noproxy '*' -X POST -H "x-api-key: $ANTHROPIC_API_KEY" -d '{}' 'http://127.0.0.1:8377${p}')"`,
+      )
+      .join('; ');
+    const before = t.fake.requests().length;
+    await run(bash(`(${probe}) > relay-paths.txt 2>&1`));
+    const out = await readFile(join(t.dataDir, 'workspaces/users/api/relay-paths.txt'), 'utf8');
+    for (const [i, p] of paths.entries())
+      assert.match(out, new RegExp(`^path${i}=403$`, 'm'), `${p}\n${out}`);
+    const forwarded = t.fake
+      .requests()
+      .slice(before)
+      .map((r) => r.path);
+    assert.ok(
+      forwarded.every((p) => p === '/v1/messages' || p === '/v1/messages/count_tokens'),
+      forwarded.join(),
+    );
+  });
+
+  test('a background job a prompt started does not outlive its run, though the process is kept', async () => {
+    const marker = `agentgate-stray-${process.pid}`;
+    await run(bash(`setsid sh -c 'exec -a ${marker} sleep 600' > /dev/null 2>&1 < /dev/null & echo started`));
+    const strays = async () => {
+      const found: string[] = [];
+      for (const name of await readdir('/proc')) {
+        if (!/^\d+$/.test(name)) continue;
+        const cmd = await readFile(`/proc/${name}/cmdline`, 'latin1').catch(() => '');
+        if (cmd.includes(marker)) found.push(name);
+      }
+      return found;
+    };
+    assert.deepEqual(await strays(), [], 'the job was killed when the run ended');
+    assert.ok(t.deps.backend.poolState().live >= 1, 'the agent process itself is kept for the next run');
+    const { output } = await run('hello again');
+    assert.equal(output, 'Echo: hello again', 'and serves the next run');
+  });
+
   test('no loopback, metadata or host socket is reachable; an allow-listed site is', async () => {
     const serverPort = new URL(t.url).port;
     const relayPort = new URL(t.deps.agentGateway.baseUrl(false)).port;
@@ -177,6 +230,11 @@ describe('agent isolation through the HTTP surface (default settings)', {
       `echo "socket=$(curl -s --max-time 5 --unix-socket ${socketDir}/host.sock http://x/ || echo refused)"`,
       `echo "not-listed=$(${code('https://example.com/')})"`,
       `echo "public=$(curl -s --max-time 5 http://${PUBLIC_STAND_IN}:${sitePort}/)"`,
+      // As root, bubblewrap without a user namespace of its own kept every capability in the
+      // host's namespace: a file of another uid, mode 0600, was readable (and with
+      // open_by_handle_at, any file on the host).
+      `echo "foreign=$(cat ${socketDir}/foreign.txt 2>/dev/null || echo refused)"`,
+      `echo "userns=$(readlink /proc/self/ns/user)"`,
       // The bridge runs without the seccomp filter: the agent must not be able to name it.
       `echo "bridge-visible=$(grep -l -a 'TCP4-LISTE[N]' /proc/[0-9]*/cmdline 2>/dev/null | wc -l)"`,
     ].join('; ');
@@ -197,6 +255,12 @@ describe('agent isolation through the HTTP surface (default settings)', {
       field('bridge-visible'),
       '0',
       'the unfiltered bridge process is out of the agent PID namespace',
+    );
+    assert.equal(field('foreign'), 'refused', "no capability over the host's files");
+    assert.notEqual(
+      field('userns'),
+      await readlink('/proc/self/ns/user'),
+      "not in the host's user namespace",
     );
   });
 });
@@ -247,5 +311,32 @@ describe('the bind-source race', { skip: skipWithout('bubblewrap'), timeout: 120
     await assert.rejects(startIn(join(parent, 'dir', 'inner')), /refusing to mount/);
     await assert.rejects(readFile(join(target, 'inner', 'pwned.txt')), { code: 'ENOENT' });
     await writeFile(join(parent, 'ok'), '');
+  });
+});
+
+describe('a DATA_DIR reached through a symlink', {
+  skip: skipWithout('bubblewrap'),
+  timeout: 120_000,
+}, () => {
+  test('runs still work, the sandbox mounting the real directories', async () => {
+    const real = await makeTempDir();
+    const link = `${real.dir}-link`;
+    await symlink(real.dir, link);
+    const t = await startTestApp({ surfaces: [], dataDir: link, env: { AGENT_SANDBOX: 'bwrap' } });
+    try {
+      const run = await t.deps.runs.submit({
+        owner: 'linky',
+        workspace: 'users/linky/w',
+        prompt: bash('echo ok > ok.txt'),
+        onBusy: 'wait',
+      });
+      const rec = await run.done;
+      assert.equal(rec.status, 'succeeded', rec.error);
+      assert.equal((await readFile(join(real.dir, 'workspaces/users/linky/w/ok.txt'), 'utf8')).trim(), 'ok');
+    } finally {
+      await t.close();
+      await rm(link, { force: true });
+      await real.cleanup();
+    }
   });
 });

@@ -53,7 +53,7 @@ describe('storage security: signatures, presign expiry, clock skew, traversal', 
     const forged = await fetch(`${app.url}/storage/private?list-type=2`, {
       headers: {
         authorization:
-          'AWS4-HMAC-SHA256 Credential=private/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=deadbeef',
+          'AWS4-HMAC-SHA256 Credential=private/20240101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=deadbeef',
         'x-amz-date': new Date().toISOString().replace(/[-:]|\.\d{3}/g, ''),
         'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
       },

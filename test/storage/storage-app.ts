@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../../src/storage/clock.ts';
+import type { LockLimits } from '../../src/storage/rw-lock.ts';
 import { createStorageSurface } from '../../src/surfaces/storage/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -7,10 +8,10 @@ export const KEYS = { master: 'master-key-0123', uploads: 'uploads-key-4567', pr
 
 /** The app with only the storage surface: a public `uploads` and a private `private` bucket. */
 export function startStorageApp(
-  opts: { clock?: Clock; env?: Record<string, string> } = {},
+  opts: { clock?: Clock; env?: Record<string, string>; locks?: Partial<LockLimits> } = {},
 ): Promise<TestApp> {
   return startTestApp({
-    surfaces: [createStorageSurface({ clock: opts.clock })],
+    surfaces: [createStorageSurface({ clock: opts.clock, locks: opts.locks })],
     env: {
       HYBRIDS3_MASTER_KEY: KEYS.master,
       HYBRIDS3_BUCKETS: 'uploads:public,private:private',

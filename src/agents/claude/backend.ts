@@ -4,6 +4,7 @@ import { type Options, query, type SDKUserMessage } from '@anthropic-ai/claude-a
 import type { Logger } from 'pino';
 import type { ModelRelay, RelayGrant } from '../../egress/model-relay.ts';
 import { bwrapCommand, type SandboxPolicy } from '../../process/sandbox.ts';
+import { killSandboxStrays } from '../../process/strays.ts';
 import type { RunEvent } from '../../runs/events.ts';
 import type { AgentBackend, AgentRunRequest, ModelProvider, PoolState } from '../types.ts';
 import { AgentProcess, groupSpawner, userMessage } from './agent-process.ts';
@@ -142,7 +143,11 @@ export class ClaudeBackend implements AgentBackend {
       proc.grant.end();
       this.#busy.delete(proc);
       if (signal.aborted || !proc.isAlive) proc.kill();
-      else this.#park(proc);
+      else {
+        // Nothing a prompt started may outlive its run in a process kept for the next one.
+        if (this.opts.sandbox && proc.pid !== undefined) killSandboxStrays(proc.pid);
+        this.#park(proc);
+      }
     }
   }
 

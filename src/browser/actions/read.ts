@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import { captureViewportPng } from '../screenshot.ts';
+import { AppError } from '../../errors.ts';
+import { captureViewportPng, MAX_SCREENSHOT_SIDE } from '../screenshot.ts';
 import { LIST_INTERACTIVE_ELEMENTS } from './interactive-elements.ts';
-import { defineAction } from './types.ts';
+import { BINARY, defineAction } from './types.ts';
 
 const TEXT_LIMIT = 10_000;
+
+const side = z.number().int().min(1).max(MAX_SCREENSHOT_SIDE);
 
 export const getText = defineAction({
   name: 'get_text',
@@ -30,12 +33,12 @@ export const screenshot = defineAction({
   name: 'screenshot',
   description: 'PNG of the viewport, base64-encoded (GET …/screenshot/browser returns the raw image).',
   params: z.object({
-    whLargest: z.number().int().positive().optional().describe('Scale so the larger side is at most this'),
-    width: z.number().int().positive().optional(),
-    height: z.number().int().positive().optional(),
+    whLargest: side.optional().describe('Scale so the larger side is this (aspect kept)'),
+    width: side.optional().describe('Width; with height: exact size, alone: aspect kept'),
+    height: side.optional(),
   }),
-  async run({ page, timeoutMs }, size) {
-    const png = await captureViewportPng(page, size, timeoutMs);
+  async run({ page, timeoutMs, resizePng }, size) {
+    const png = await captureViewportPng(page, size, timeoutMs, resizePng);
     return {
       format: 'png',
       width: png.readUInt32BE(16),
@@ -63,5 +66,35 @@ export const getInteractiveElements = defineAction({
   async run({ page }, { visible_only }) {
     const elements = (await page.evaluate(`(${LIST_INTERACTIVE_ELEMENTS})(${visible_only})`)) as unknown[];
     return { count: elements.length, elements };
+  },
+});
+
+export const saveScreenshot = defineAction({
+  name: 'save_screenshot',
+  description:
+    'Capture the viewport (type "browser"; "desktop" is the same image). In run_script, output_id collects it as a PNG data URI.',
+  params: z.object({
+    type: z.enum(['browser', 'desktop']).default('browser'),
+    whLargest: side.optional(),
+    width: side.optional(),
+    height: side.optional(),
+    path: z.string().optional(),
+  }),
+  async run({ page, timeoutMs, resizePng }, { type, path, ...size }) {
+    if (path !== undefined) {
+      // The original writes to its container's disk; here that would be the server's.
+      throw new AppError(
+        'invalid_request',
+        'save_screenshot cannot write files here: use output_id in run_script, or GET …/screenshot/browser',
+      );
+    }
+    const png = await captureViewportPng(page, size, timeoutMs, resizePng);
+    return {
+      type,
+      size: png.length,
+      width: png.readUInt32BE(16),
+      height: png.readUInt32BE(20),
+      [BINARY]: png,
+    };
   },
 });

@@ -1,9 +1,50 @@
-import { browserAction, goto, sleep } from './navigation.ts';
-import { evalJs, getHtml, getInteractiveElements, getText, screenshot } from './read.ts';
+import { detectChallenge } from './challenge.ts';
+import {
+  clearStorage,
+  deleteCookies,
+  getCookies,
+  getStorage,
+  setCookie,
+  setStorage,
+} from './cookies-storage.ts';
+import {
+  calibrate,
+  close,
+  enterFullscreen,
+  exitFullscreen,
+  getResolution,
+  recordingStatus,
+  startRecording,
+  stopRecording,
+} from './display.ts';
+import { getComputedStyleOf, getElement, getElements, getPageInfo } from './inspect.ts';
+import { browserAction, goto, ping, refresh, sleep } from './navigation.ts';
+import { evalJs, getHtml, getInteractiveElements, getText, saveScreenshot, screenshot } from './read.ts';
 import { click, fill, type } from './selector-input.ts';
-import { mouseClick, mouseMove, scroll, sendKey, systemClick, systemType } from './system-input.ts';
+import {
+  closeTab,
+  consoleLogActions,
+  getLastDialog,
+  getLastDownload,
+  handleDialog,
+  listTabs,
+  networkLogActions,
+  newTab,
+  switchTab,
+  uploadFile,
+} from './session-state.ts';
+import {
+  mouseClick,
+  mouseMove,
+  scroll,
+  scrollToBottom,
+  scrollToBottomHumanized,
+  sendKey,
+  systemClick,
+  systemType,
+} from './system-input.ts';
 import type { AnyBrowserAction } from './types.ts';
-import { waitForElement, waitForText, waitForUrl } from './waits.ts';
+import { waitForElement, waitForNetworkIdle, waitForText, waitForUrl } from './waits.ts';
 
 /** Every atomic action by its wire name: the HTTP API, run_script steps and MCP tools all read this. */
 export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
@@ -28,6 +69,41 @@ export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
     evalJs,
     browserAction,
     sleep,
+    refresh,
+    ping,
+    getPageInfo,
+    getElement,
+    getElements,
+    getComputedStyleOf,
+    waitForNetworkIdle,
+    scrollToBottom,
+    scrollToBottomHumanized,
+    listTabs,
+    newTab,
+    switchTab,
+    closeTab,
+    handleDialog,
+    getLastDialog,
+    ...networkLogActions,
+    ...consoleLogActions,
+    getCookies,
+    setCookie,
+    deleteCookies,
+    getStorage,
+    setStorage,
+    clearStorage,
+    calibrate,
+    getResolution,
+    enterFullscreen,
+    exitFullscreen,
+    saveScreenshot,
+    detectChallenge,
+    getLastDownload,
+    uploadFile,
+    startRecording,
+    stopRecording,
+    recordingStatus,
+    close,
   ].map((a) => [a.name, a]),
 );
 

@@ -14,17 +14,37 @@ const coord = z.number().finite().min(0);
 const jitter = (base: number, spread = 0.3) => base * (1 - spread + Math.random() * 2 * spread);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Moves along an eased, slightly wobbling path over `durationS`, like a hand does. */
+/**
+ * Moves along a curved, eased path over `durationS`, like a hand does: a cubic Bézier whose
+ * two control points sit off the straight line by a random 5–25% of the distance (so no
+ * two paths are alike), ease-in-out progress, ±1 px jitter on every step but the last, and
+ * jittered pauses between steps.
+ */
 async function humanMove(page: Page, x: number, y: number, durationS: number | undefined): Promise<void> {
   const from = lastPointer.get(page) ?? { x: 0, y: 0 };
   const totalMs = (durationS ?? 0.2 + Math.random() * 0.4) * 1000;
-  const steps = Math.max(1, Math.min(40, Math.round(totalMs / 16)));
+  const steps = Math.max(1, Math.min(60, Math.round(totalMs / 12)));
+  const dx = x - from.x;
+  const dy = y - from.y;
+  const distance = Math.hypot(dx, dy);
+  // Unit normal to the straight line; the control points sit 5–25% of the distance off it, either side.
+  const nx = distance > 0 ? -dy / distance : 0;
+  const ny = distance > 0 ? dx / distance : 0;
+  const bow = () => (Math.random() < 0.5 ? -1 : 1) * (0.05 + Math.random() * 0.2) * distance;
+  const bow1 = bow();
+  const bow2 = bow();
+  const c1 = { x: from.x + dx * 0.3 + nx * bow1, y: from.y + dy * 0.3 + ny * bow1 };
+  const c2 = { x: from.x + dx * 0.7 + nx * bow2, y: from.y + dy * 0.7 + ny * bow2 };
   for (let i = 1; i <= steps; i++) {
     const t = i / steps;
-    const eased = t < 0.5 ? 2 * t * t : 1 - (-2 * t + 2) ** 2 / 2;
-    const wobble = i === steps ? 0 : (Math.random() - 0.5) * 2;
-    await page.mouse.move(from.x + (x - from.x) * eased + wobble, from.y + (y - from.y) * eased + wobble);
-    if (totalMs > 0) await pause(totalMs / steps);
+    const e = t < 0.5 ? 2 * t * t : 1 - (-2 * t + 2) ** 2 / 2;
+    const u = 1 - e;
+    const bx = u ** 3 * from.x + 3 * u * u * e * c1.x + 3 * u * e * e * c2.x + e ** 3 * x;
+    const by = u ** 3 * from.y + 3 * u * u * e * c1.y + 3 * u * e * e * c2.y + e ** 3 * y;
+    const isLast = i === steps;
+    const wobble = () => (isLast ? 0 : (Math.random() - 0.5) * 2);
+    await page.mouse.move(isLast ? x : bx + wobble(), isLast ? y : by + wobble());
+    if (totalMs > 0 && !isLast) await pause(jitter(totalMs / steps, 0.5));
   }
   lastPointer.set(page, { x, y });
 }
@@ -82,8 +102,9 @@ export const systemType = defineAction({
   }),
   async run({ page }, { text, interval }) {
     for (const ch of text) {
-      await page.keyboard.type(ch);
-      if (interval > 0) await pause(jitter(interval * 1000));
+      // Each key is held a jittered moment, and the gaps between keys vary around `interval`.
+      await page.keyboard.type(ch, { delay: Math.round(jitter(35, 0.5)) });
+      if (interval > 0) await pause(jitter(interval * 1000, 0.4));
     }
     return { typed_len: text.length };
   },
@@ -163,5 +184,54 @@ export const scroll = defineAction({
     // Wheel scrolling is asynchronous in Chromium: let it land so the next action sees it.
     await page.waitForTimeout(150);
     return { scrolled: amount };
+  },
+});
+
+/** Scrolls by viewport heights with window.scrollBy until the page stops moving, then back to the top. */
+export const scrollToBottom = defineAction({
+  name: 'scroll_to_bottom',
+  description: 'Scroll the whole page down with JavaScript (to trigger lazy loading), then back to the top.',
+  params: z.object({ delay: z.number().min(0).max(5).default(0.4).describe('Seconds between steps') }),
+  async run({ page, timeoutMs }, { delay }) {
+    const end = Date.now() + timeoutMs - 500;
+    let previous = -1;
+    let current = (await page.evaluate('scrollY')) as number;
+    while (current !== previous && Date.now() < end) {
+      previous = current;
+      current = (await page.evaluate('scrollBy(0, innerHeight), scrollY')) as number;
+      await pause(delay * 1000);
+    }
+    await page.evaluate('scrollTo(0, 0)');
+    return { scrolled: 'bottom' };
+  },
+});
+
+/** The same with real wheel input: a random number of notches per step, jittered pauses. */
+export const scrollToBottomHumanized = defineAction({
+  name: 'scroll_to_bottom_humanized',
+  description:
+    'Scroll to the bottom with mouse-wheel input of random size and jittered pauses, then back to the top.',
+  params: z.object({
+    min_clicks: z.number().int().min(1).max(50).default(2),
+    max_clicks: z.number().int().min(1).max(50).default(6),
+    delay: z.number().min(0).max(5).default(0.5).describe('Base seconds between steps, jittered'),
+  }),
+  async run({ page, timeoutMs }, { min_clicks, max_clicks, delay }) {
+    const low = Math.min(min_clicks, max_clicks);
+    const high = Math.max(min_clicks, max_clicks);
+    if (!lastPointer.has(page)) {
+      const vp = page.viewportSize() ?? { width: 1280, height: 720 };
+      await humanMove(page, vp.width / 2, vp.height / 2, 0.2);
+    }
+    const end = Date.now() + timeoutMs - 1_000;
+    while (Date.now() < end) {
+      const before = (await page.evaluate('scrollY')) as number;
+      const clicks = low + Math.floor(Math.random() * (high - low + 1));
+      await page.mouse.wheel(0, clicks * 100);
+      await pause(jitter(delay * 1000));
+      if ((await page.evaluate('scrollY')) === before) break;
+    }
+    await page.evaluate('scrollTo(0, 0)');
+    return { scrolled: 'bottom_humanized' };
   },
 });

@@ -1,15 +1,32 @@
 import type { Page } from 'playwright-core';
 import type { z } from 'zod';
+import type { BrowserSession } from '../browser-session.ts';
 import type { NetGuard } from '../net-guard.ts';
+import type { PngResizer } from '../screenshot.ts';
+
+/**
+ * Key under which an action's data carries raw bytes (save_screenshot's PNG) for run_script's
+ * output_id. A symbol, so JSON responses never include it.
+ */
+export const BINARY = Symbol('binary');
 
 /** What one action gets: the replica's page and the bounds it must respect. */
 export interface ActionContext {
+  /** The session's active tab when the action started. */
   page: Page;
+  /** Tabs, dialogs and logs of this replica. */
+  session: BrowserSession;
   /** Upper bound for this action in ms (STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS). */
   timeoutMs: number;
   allowPrivate: boolean;
   /** The private-network rule goto checks targets against. */
   netGuard: NetGuard;
+  /** Resizes screenshots as the original does. */
+  resizePng: PngResizer;
+  /** A file this replica's owner downloaded, by its stored name (never a host path). */
+  readDownload(name: string): Promise<Buffer>;
+  /** Throws this replica's context (tabs, cookies, storage) away once the action is done. */
+  discardAfter(): void;
 }
 
 /**

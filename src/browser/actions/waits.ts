@@ -40,3 +40,13 @@ export const waitForUrl = defineAction({
     return { url: ctx.page.url() };
   },
 });
+
+export const waitForNetworkIdle = defineAction({
+  name: 'wait_for_network_idle',
+  description: 'Wait until the page has made no network request for 500 ms.',
+  params: z.object({ timeout }),
+  async run(ctx, { timeout }) {
+    await ctx.page.waitForLoadState('networkidle', { timeout: waitBudgetMs(ctx, timeout) });
+    return { idle: true };
+  },
+});

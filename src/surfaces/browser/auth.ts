@@ -13,10 +13,30 @@ const TOKEN_PRINCIPAL: Principal = { userId: 'stealthy-auto-browse', isAdmin: fa
  * read per request so a SIGHUP rotation applies at once.
  */
 export async function requireBrowserAuth(deps: AppDeps, req: FastifyRequest): Promise<Principal> {
-  const token = deps.config.current().STEALTHY_AUTO_BROWSE_AUTH_TOKEN;
-  const principal = await authenticate(deps.keys, credentialOf(req.headers), [
-    { secret: token, principal: TOKEN_PRINCIPAL },
-  ]);
+  const principal = await optionalBrowserAuth(deps, req);
   if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
   return principal;
+}
+
+/** The caller's principal, undefined when it sent no credential; a wrong credential is still refused. */
+export async function optionalBrowserAuth(
+  deps: AppDeps,
+  req: FastifyRequest,
+): Promise<Principal | undefined> {
+  const secret = credentialOf(req.headers);
+  if (secret === undefined) return undefined;
+  const token = deps.config.current().STEALTHY_AUTO_BROWSE_AUTH_TOKEN;
+  const principal = await authenticate(deps.keys, secret, [{ secret: token, principal: TOKEN_PRINCIPAL }]);
+  if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
+  return principal;
+}
+
+/**
+ * Who owns browser state (replicas, MCP sessions): the authenticated identity. Everyone
+ * holding the shared surface token is one owner (they are told apart only by their
+ * unguessable INSTANCEID / Mcp-Session-Id); each user of a stored or API_KEYS key is
+ * another. The prefix keeps the token's identity out of the user namespace.
+ */
+export function browserOwnerOf(principal: Principal): string {
+  return principal.via === 'surface_token' ? `token:${principal.userId}` : `user:${principal.userId}`;
 }

@@ -5,7 +5,13 @@ import { parseBodiesAsJson } from '../../http/json-body.ts';
 import { requireBrowserAuth } from './auth.ts';
 import { registerMcpRoutes } from './mcp.ts';
 import { renderBrowserError } from './render.ts';
-import { registerActionRoutes, registerQueueRoutes, registerScreenshotRoutes } from './routes.ts';
+import {
+  registerActionRoutes,
+  registerCorrelationHeaders,
+  registerQueueRoutes,
+  registerScreenshotRoutes,
+  registerStateRoute,
+} from './routes.ts';
 
 /** run_script bodies are small JSON; this bounds them. */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -26,9 +32,11 @@ export function makeBrowserSurface(
     authenticateBodies(scope, (req) => requireBrowserAuth(deps, req));
     parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
     scope.setErrorHandler(renderBrowserError);
+    registerCorrelationHeaders(scope);
     registerActionRoutes(scope, deps, service);
     registerScreenshotRoutes(scope, deps, service);
-    registerQueueRoutes(scope, service);
+    registerQueueRoutes(scope, deps, service);
+    registerStateRoute(scope, deps, service);
     registerMcpRoutes(scope, deps, service);
   };
 }

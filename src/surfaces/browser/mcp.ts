@@ -6,41 +6,48 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { atomicActions } from '../../browser/actions/registry.ts';
-import type { Replica } from '../../browser/replica.ts';
 import type { ActionResult } from '../../browser/run-action.ts';
 import { scriptParams } from '../../browser/script.ts';
 import type { BrowserService } from '../../browser/service.ts';
 import { AppError } from '../../errors.ts';
-import { requireBrowserAuth } from './auth.ts';
+import { browserOwnerOf, requireBrowserAuth } from './auth.ts';
 import { PREFIX } from './routes.ts';
 
-/** Sessions beyond this evict the oldest: each one holds a server object and a replica pin. */
-const MAX_SESSIONS = 256;
+/** Live sessions in all: each one holds a server object and possibly a replica. */
+export const MAX_SESSIONS = 256;
+/** Live sessions one principal may hold; its next one evicts its own oldest, never another's. */
+export const MAX_SESSIONS_PER_OWNER = 32;
 
 interface McpSession {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
+  /** The principal that opened it: the only one its Mcp-Session-Id works for. */
+  owner: string;
+  /** The replica it holds, claimed at its first tool call (listing tools costs no replica). */
+  instanceId?: string;
 }
 
 /**
- * `/stealthy-auto-browse/mcp/`: Streamable HTTP, one tool per action. The replica is chosen
- * when the session starts and every call of that session (Mcp-Session-Id) runs on it, the
- * way the seed's HAProxy pins MCP traffic.
+ * `/stealthy-auto-browse/mcp/`: Streamable HTTP, one tool per action. Every call of a
+ * session (Mcp-Session-Id) runs on the replica the session claimed, the way the seed's
+ * HAProxy pins MCP traffic. A session belongs to the principal that opened it: another
+ * principal presenting its id is told it does not exist.
  */
 export function registerMcpRoutes(scope: FastifyInstance, deps: AppDeps, service: BrowserService): void {
   const sessions = new Map<string, McpSession>();
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
-    await requireBrowserAuth(deps, req);
+    const owner = browserOwnerOf(await requireBrowserAuth(deps, req));
     const sid = req.headers['mcp-session-id'];
     let session = typeof sid === 'string' ? sessions.get(sid) : undefined;
+    if (session && session.owner !== owner) session = undefined;
     if (typeof sid === 'string' && !session)
       throw new AppError('not_found', 'Unknown or expired MCP session');
     if (!session) {
       if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
         throw new AppError('invalid_request', 'Start an MCP session with an initialize request');
       }
-      session = openSession(service, service.pool.pick(), sessions);
+      session = openSession(service, owner, sessions);
     }
     reply.hijack();
     await session.transport.handleRequest(req.raw, reply.raw, req.body);
@@ -57,41 +64,64 @@ export function registerMcpRoutes(scope: FastifyInstance, deps: AppDeps, service
   });
 }
 
-function openSession(
-  service: BrowserService,
-  replica: Replica,
-  sessions: Map<string, McpSession>,
-): McpSession {
-  const server = buildToolServer(service, replica);
+function openSession(service: BrowserService, owner: string, sessions: Map<string, McpSession>): McpSession {
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     onsessioninitialized: (id) => {
-      if (sessions.size >= MAX_SESSIONS) {
-        const oldest = sessions.keys().next().value;
-        if (oldest !== undefined) {
-          void sessions.get(oldest)?.transport.close();
-          sessions.delete(oldest);
-        }
+      const victim = sessionToEvict(sessions, owner);
+      if (victim !== undefined) {
+        void sessions.get(victim)?.transport.close();
+        sessions.delete(victim);
       }
       sessions.set(id, session);
     },
   });
+  const session: McpSession = {
+    transport,
+    server: new McpServer({ name: 'stealthy-auto-browse', version: '1.0.0' }),
+    owner,
+  };
   transport.onclose = () => {
     if (transport.sessionId) sessions.delete(transport.sessionId);
+    // Its replica is free for the next caller (and its state dropped before that one's first use).
+    if (session.instanceId) service.pool.release(owner, session.instanceId);
   };
-  const session: McpSession = { transport, server };
-  void server.connect(transport);
+  registerTools(service, session);
+  void session.server.connect(transport);
   return session;
 }
 
-function buildToolServer(service: BrowserService, replica: Replica): McpServer {
-  const server = new McpServer({ name: 'stealthy-auto-browse', version: '1.0.0' });
+/**
+ * Which session makes room for a new one of `owner`: its own oldest when it is at its
+ * share; when the server is full, the oldest of whoever holds the most. So one caller
+ * opening sessions in a loop evicts only its own.
+ */
+function sessionToEvict(sessions: Map<string, McpSession>, owner: string): string | undefined {
+  const byOwner = new Map<string, string[]>();
+  for (const [id, s] of sessions) byOwner.set(s.owner, [...(byOwner.get(s.owner) ?? []), id]);
+  const own = byOwner.get(owner) ?? [];
+  if (own.length >= MAX_SESSIONS_PER_OWNER) return own[0];
+  if (sessions.size < MAX_SESSIONS) return undefined;
+  let largest: string[] = [];
+  for (const ids of byOwner.values()) if (ids.length > largest.length) largest = ids;
+  return largest[0];
+}
+
+/** Claims (or re-claims, if it was handed over meanwhile) the session's replica and runs the request there. */
+function executeFor(service: BrowserService, session: McpSession, body: Record<string, unknown>) {
+  const claim = service.pool.claim(session.owner, session.instanceId);
+  session.instanceId = claim.instanceId;
+  return service.execute(claim, body);
+}
+
+function registerTools(service: BrowserService, session: McpSession): void {
+  const { server } = session;
   for (const action of atomicActions.values()) {
     server.registerTool(
       action.name,
       { description: action.description, inputSchema: action.params.shape },
       async (args: Record<string, unknown>) =>
-        toToolResult(await service.execute(replica, { ...args, action: action.name })),
+        toToolResult(await executeFor(service, session, { ...args, action: action.name })),
     );
   }
   server.registerTool(
@@ -101,9 +131,8 @@ function buildToolServer(service: BrowserService, replica: Replica): McpServer {
       inputSchema: scriptParams.shape,
     },
     async (args: Record<string, unknown>) =>
-      toToolResult(await service.execute(replica, { ...args, action: 'run_script' })),
+      toToolResult(await executeFor(service, session, { ...args, action: 'run_script' })),
   );
-  return server;
 }
 
 /** A screenshot comes back as an MCP image; everything else as the JSON of the HTTP response's data. */

@@ -1,28 +1,40 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { BrowserPool } from '../../browser/pool.ts';
-import type { Replica } from '../../browser/replica.ts';
+import type { BrowserPool, Claim } from '../../browser/pool.ts';
 
-/** The seed's HAProxy pins callers with this cookie; its value names the replica. */
+/** The seed's HAProxy pins callers with this cookie; here its value is the caller's unguessable instance id. */
 export const STICKY_COOKIE = 'INSTANCEID';
 
-function cookieValue(req: FastifyRequest, name: string): string | undefined {
+export function cookieValue(req: FastifyRequest, name: string): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined; // malformed escapes: treated as no cookie
+      }
+    }
   }
   return undefined;
 }
 
 /**
- * The replica this caller is pinned to, or a fresh pick that the response then pins: a
- * missing or stale cookie (e.g. fewer replicas after a restart) gets a new one.
+ * The replica `owner` holds under the caller's INSTANCEID, or a new one that the response
+ * then pins. A missing or stale id, or one held by another owner, gets the caller a replica
+ * of its own: never someone else's.
  */
-export function stickyReplica(pool: BrowserPool, req: FastifyRequest, reply: FastifyReply): Replica {
-  const pinned = pool.replicaById(cookieValue(req, STICKY_COOKIE));
-  if (pinned) return pinned;
-  const replica = pool.pick();
-  reply.header('set-cookie', `${STICKY_COOKIE}=${replica.id}; Path=/; HttpOnly; SameSite=Lax`);
-  return replica;
+export function claimReplica(
+  pool: BrowserPool,
+  owner: string,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Claim {
+  const claim = pool.claim(owner, cookieValue(req, STICKY_COOKIE));
+  if (claim.isNew) {
+    reply.header('set-cookie', `${STICKY_COOKIE}=${claim.instanceId}; Path=/; HttpOnly; SameSite=Lax`);
+  }
+  reply.header('x-browser-replica', claim.replica.id);
+  return claim;
 }

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
+import { secretsEqual } from '../../auth/secrets.ts';
+import {
+  type Checksum,
+  type ChecksumAlgorithm,
+  createChecksum,
+  isChecksumAlgorithm,
+} from '../../storage/checksums.ts';
 import { s3Error } from './s3-errors.ts';
 import type { ChunkSigning } from './sigv4.ts';
 
@@ -26,15 +33,28 @@ export class AwsChunkedDecoder extends Transform {
   #chunkHash: ReturnType<typeof createHash> | undefined;
   #previousSignature: string;
   #crc = 0;
+  /** The checksum x-amz-trailer announced, when it is not CRC32 (always computed). */
+  readonly #announced: { algorithm: ChecksumAlgorithm; sum: Checksum } | undefined;
   #decodedBytes = 0;
   readonly #signing: ChunkSigning | undefined;
   readonly #expectedLength: number | undefined;
+  /** Trailer checksums that matched the decoded bytes, by algorithm (base64). */
+  readonly verifiedChecksums: Record<string, string> = {};
 
-  constructor(opts: { signing?: ChunkSigning; decodedLength?: number }) {
+  constructor(opts: { signing?: ChunkSigning; decodedLength?: number; trailer?: string }) {
     super();
     this.#signing = opts.signing;
     this.#previousSignature = opts.signing?.seedSignature ?? '';
     this.#expectedLength = opts.decodedLength;
+    // x-amz-trailer announces the checksum to come; only that one is computed besides CRC32.
+    const announced =
+      opts.trailer
+        ?.trim()
+        .toLowerCase()
+        .replace(/^x-amz-checksum-/, '') ?? '';
+    if (isChecksumAlgorithm(announced) && announced !== 'crc32') {
+      this.#announced = { algorithm: announced, sum: createChecksum(announced) };
+    }
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -61,6 +81,7 @@ export class AwsChunkedDecoder extends Transform {
         const data = buf.subarray(0, take);
         this.#chunkHash?.update(data);
         this.#crc = crc32(data, this.#crc);
+        this.#announced?.sum.update(data);
         this.#decodedBytes += take;
         this.push(data);
         this.#remaining -= take;
@@ -126,6 +147,17 @@ export class AwsChunkedDecoder extends Transform {
       if (actual.toString('base64') !== value) {
         throw s3Error('BadDigest', 'The CRC32 you specified did not match the calculated checksum.', 400);
       }
+      this.verifiedChecksums.crc32 = value;
+    } else if (this.#announced && name === `x-amz-checksum-${this.#announced.algorithm}`) {
+      const { algorithm, sum } = this.#announced;
+      if (sum.digest().toString('base64') !== value) {
+        throw s3Error(
+          'BadDigest',
+          `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+          400,
+        );
+      }
+      this.verifiedChecksums[algorithm] = value;
     }
   }
 
@@ -145,7 +177,7 @@ export class AwsChunkedDecoder extends Transform {
       signingRegion: s.region,
       signingService: s.service,
     });
-    if (expected !== this.#chunkSignature) {
+    if (!secretsEqual(this.#chunkSignature, expected)) {
       throw s3Error('SignatureDoesNotMatch', 'A chunk signature of the aws-chunked body does not match', 403);
     }
     this.#previousSignature = expected;

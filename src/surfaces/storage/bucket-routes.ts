@@ -59,7 +59,8 @@ export async function listObjects(ctx: StorageContext, call: S3Call): Promise<Fa
   const delimiter = queryValue(t, 'delimiter') ?? '';
   const maxKeys = intParam(queryValue(t, 'max-keys'), 1000, 1000);
   const token = queryValue(t, 'continuation-token');
-  if (token !== undefined && !isValidToken(token)) {
+  // An empty token is no token (S3 echoes it back empty).
+  if (token !== undefined && token !== '' && !isValidToken(token)) {
     throw s3Error('InvalidArgument', 'The continuation token provided is incorrect', 400);
   }
   const startAfter = (isV2 ? queryValue(t, 'start-after') : queryValue(t, 'marker')) ?? '';
@@ -68,7 +69,7 @@ export async function listObjects(ctx: StorageContext, call: S3Call): Promise<Fa
     delimiter,
     maxKeys,
     startAfter,
-    continuationToken: token,
+    continuationToken: token || undefined,
   });
   const { reply } = call;
   if (wantsJson(call.req, t.query)) {
@@ -90,6 +91,9 @@ export async function listObjects(ctx: StorageContext, call: S3Call): Promise<Fa
   // boto3 asks for encoding-type=url so that any key survives XML; it decodes them back.
   const isUrlEncoded = queryValue(t, 'encoding-type') === 'url';
   const enc = (s: string) => (isUrlEncoded ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
+  // V1 always names the owner; V2 only when asked (fetch-owner=true).
+  const hasOwner = !isV2 || queryValue(t, 'fetch-owner') === 'true';
+  const owner = el('Owner', [el('ID', 'agentgate'), el('DisplayName', 'agentgate')]);
   const contents = page.objects.map((m: ObjectMeta) =>
     el('Contents', [
       el('Key', enc(m.key)),
@@ -97,10 +101,12 @@ export async function listObjects(ctx: StorageContext, call: S3Call): Promise<Fa
       el('ETag', m.etag),
       el('Size', m.size),
       el('StorageClass', 'STANDARD'),
+      ...(hasOwner ? [owner] : []),
     ]),
   );
   const prefixes = page.commonPrefixes.map((p) => el('CommonPrefixes', [el('Prefix', enc(p))]));
-  const common = [el('Name', call.bucket.name), el('Prefix', enc(prefix))];
+  // V1 leaves Prefix unencoded (botocore decodes Delimiter, Marker and keys there, not Prefix).
+  const common = [el('Name', call.bucket.name), el('Prefix', isV2 ? enc(prefix) : prefix)];
   if (delimiter) common.push(el('Delimiter', enc(delimiter)));
   common.push(el('MaxKeys', maxKeys));
   if (isUrlEncoded) common.push(el('EncodingType', 'url'));
@@ -148,12 +154,22 @@ export function parseXmlBody(text: string): Record<string, unknown> {
   }
 }
 
+/** S3's limit on the keys of one DeleteObjects request. */
+const MAX_DELETE_KEYS = 1000;
+
 /** DeleteObjects (POST ?delete): each key is deleted; absent keys count as deleted, as in S3. */
 export async function deleteObjects(ctx: StorageContext, call: S3Call): Promise<FastifyReply> {
   requireWrite(call.caller.principal, call.bucket);
   const doc = parseXmlBody(await readSmallBody(call.req, call.caller));
   const del = doc.Delete as { Object?: { Key?: string }[]; Quiet?: string } | undefined;
   if (!del?.Object) throw s3Error('MalformedXML', 'The XML you provided was not well-formed', 400);
+  if (del.Object.length > MAX_DELETE_KEYS) {
+    throw s3Error(
+      'MalformedXML',
+      `The XML you provided was not well-formed or did not validate against our published schema: at most ${MAX_DELETE_KEYS} keys per request`,
+      400,
+    );
+  }
   const isQuiet = String(del.Quiet).trim() === 'true';
   const results: string[] = [];
   for (const obj of del.Object) {

@@ -40,6 +40,12 @@ export function createStorageSurface(opts: StorageSurfaceOptions = {}): Surface 
 
     // Uploads stream to disk; nothing under /storage is parsed by Fastify.
     passBodiesAsStreams(app);
+    // S3 clients report this id (and the same one is the RequestId of every XML error).
+    app.addHook('onRequest', async (req, reply) => {
+      reply.header('x-amz-request-id', String(req.id));
+      // An empty Content-Type is no type (S3 stores the upload); Fastify would answer 415.
+      if (req.headers['content-type']?.trim() === '') delete req.headers['content-type'];
+    });
     app.setErrorHandler((err, req, reply) => {
       const appErr = toAppError(err, req);
       const path = (req.raw.url ?? '').split('?')[0] ?? '';

@@ -13,6 +13,7 @@ import {
   abortMultipartUpload,
   completeMultipartUpload,
   createMultipartUpload,
+  listMultipartUploads,
   listParts,
   uploadPart,
 } from './multipart-routes.ts';
@@ -48,7 +49,7 @@ export async function handleS3(
     switch (req.method) {
       case 'GET':
         if (q('location')) return getBucketLocation(call);
-        if (q('uploads')) return listObjectsUnsupported();
+        if (q('uploads')) return listMultipartUploads(ctx, call);
         return listObjects(ctx, call);
       case 'HEAD':
         return headBucket(call);
@@ -78,8 +79,4 @@ export async function handleS3(
       return deleteObject(ctx, call);
   }
   throw s3Error('MethodNotAllowed', 'The specified method is not allowed against this resource', 405);
-}
-
-function listObjectsUnsupported(): never {
-  throw s3Error('NotImplemented', 'ListMultipartUploads is not supported', 501);
 }

@@ -71,6 +71,36 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+/**
+ * S3 obeys only the x-amz-* headers a signature covers: an unsigned one (a copy source,
+ * a metadata directive, user metadata, a streaming payload mode…) could be added by
+ * anyone holding a presigned URL or replaying a request. `allowed` lists the exceptions.
+ */
+function refuseUnsignedAmzHeaders(
+  headers: IncomingHttpHeaders,
+  signedHeaders: string[],
+  allowed: (name: string, value: string) => boolean = () => false,
+): void {
+  const signed = new Set(signedHeaders);
+  const unsigned = Object.keys(headers).filter(
+    (name) => name.startsWith('x-amz-') && !signed.has(name) && !allowed(name, header(headers, name) ?? ''),
+  );
+  if (unsigned.length > 0) {
+    throw s3Error(
+      'AccessDenied',
+      `There were headers present in the request which were not signed: ${unsigned.sort().join(', ')}`,
+      403,
+    );
+  }
+}
+
+/** Both signature forms must cover Host: otherwise a signed request replays against any host. */
+function requireSignedHost(signedHeaders: string[]): void {
+  if (!signedHeaders.includes('host')) {
+    throw s3Error('AccessDenied', 'The Host header must be signed', 403);
+  }
+}
+
 function signerFor(accessKeyId: string, secret: string, parts: SignatureParts): SignatureV4 {
   // S3 signs the path as sent (no second encoding, no dot-segment removal): uriEscapePath off.
   return new SignatureV4({
@@ -81,6 +111,20 @@ function signerFor(accessKeyId: string, secret: string, parts: SignatureParts): 
     uriEscapePath: false,
     applyChecksum: false,
   });
+}
+
+/**
+ * The text a client signed for a header value. Node hands us the raw bytes as latin1; a
+ * client signs its own string, which reaches us UTF-8 encoded (aws-sdk on Node) or latin1
+ * encoded (botocore). Bytes that are valid UTF-8 were UTF-8; anything else was latin1.
+ */
+function signedText(raw: string): string {
+  if (!/[\u0080-\uffff]/.test(raw)) return raw;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(raw, 'latin1'));
+  } catch {
+    return raw;
+  }
 }
 
 /** The signed headers as the client sent them, plus the payload hash the signature covers. */
@@ -98,7 +142,7 @@ function requestFor(
     query[name] = prior === undefined ? value : [...(Array.isArray(prior) ? prior : [prior]), value];
   }
   const signed: Record<string, string> = {};
-  for (const name of signedHeaders) signed[name] = header(headers, name) ?? '';
+  for (const name of signedHeaders) signed[name] = signedText(header(headers, name) ?? '');
   return new HttpRequest({
     method,
     protocol: 'http:',
@@ -114,11 +158,13 @@ async function firstMatch<P>(
   given: string,
   compute: (secret: string) => Promise<{ signature: string; signer: SignatureV4 }>,
 ): Promise<{ principal: P; signer: SignatureV4 } | undefined> {
+  // Every candidate is tried, so timing does not tell which secret (bucket or master) matched.
+  let found: { principal: P; signer: SignatureV4 } | undefined;
   for (const c of candidates) {
     const { signature, signer } = await compute(c.secret);
-    if (secretsEqual(given, signature)) return { principal: c.principal, signer };
+    if (secretsEqual(given, signature) && !found) found = { principal: c.principal, signer };
   }
-  return undefined;
+  return found;
 }
 
 /** Verifies `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`. */
@@ -157,17 +203,18 @@ export async function verifyHeaderSignature<P>(
     longDate,
   };
   const payloadHash = header(headers, 'x-amz-content-sha256');
-  const request = requestFor(method, target, headers, parts.signedHeaders, new Set());
-  // The payload hash comes from this header; when it is not signed it must not enter the canonical headers.
-  if (payloadHash !== undefined && !parts.signedHeaders.includes('x-amz-content-sha256')) {
-    request.headers['x-amz-content-sha256'] = payloadHash;
+  // Without a signed payload hash the body is not covered: anyone could swap it.
+  if (payloadHash === undefined) {
+    throw s3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256', 400);
   }
+  requireSignedHost(parts.signedHeaders);
+  refuseUnsignedAmzHeaders(headers, parts.signedHeaders);
+  const request = requestFor(method, target, headers, parts.signedHeaders, new Set());
   const match = await firstMatch(candidatesFor(parts.accessKeyId), signature, async (secret) => {
     const signer = signerFor(parts.accessKeyId, secret, parts);
     const signed = await signer.sign(request, {
       signingDate,
       signableHeaders: new Set(parts.signedHeaders),
-      unsignableHeaders: new Set(['x-amz-content-sha256'].filter((h) => !parts.signedHeaders.includes(h))),
       signingRegion: parts.region,
       signingService: parts.service,
     });
@@ -213,12 +260,9 @@ export async function verifyQuerySignature<P>(
   }
   const signature = q.get('X-Amz-Signature') ?? '';
   const expiresS = Number(q.get('X-Amz-Expires'));
+  // A URL valid for no time, negative time or over SigV4's week is never valid: 403 as S3 answers.
   if (!Number.isInteger(expiresS) || expiresS < 1 || expiresS > MAX_PRESIGN_S) {
-    throw s3Error(
-      'AuthorizationQueryParametersError',
-      `X-Amz-Expires must be between 1 and ${MAX_PRESIGN_S}`,
-      400,
-    );
+    throw s3Error('AccessDenied', `X-Amz-Expires must be from 1 to ${MAX_PRESIGN_S} seconds`, 403);
   }
   const longDate = q.get('X-Amz-Date') ?? '';
   const signingDate = parseLongDate(longDate);
@@ -233,6 +277,13 @@ export async function verifyQuerySignature<P>(
     signature,
     longDate,
   };
+  requireSignedHost(parts.signedHeaders);
+  // A presigned URL's payload is unsigned by definition; saying so in a header changes nothing.
+  refuseUnsignedAmzHeaders(
+    headers,
+    parts.signedHeaders,
+    (name, value) => name === 'x-amz-content-sha256' && value === 'UNSIGNED-PAYLOAD',
+  );
   const request = requestFor(method, target, headers, parts.signedHeaders, PRESIGN_PARAMS);
   // Presigned S3 URLs sign an unsigned payload; that value is not itself a signed header.
   request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
