@@ -20,6 +20,9 @@ export interface ChatState {
   claudeOpsSlots: Set<number>;
 }
 
+/** Seed 000's chat app calls this path; the claude-ops flavour is served there. */
+export const CLAUDE_OPS_PATH = '/v1/chat/completions';
+
 /**
  * The caller of a chat completion, from its headers alone: it runs on `onRequest`, so an
  * unauthenticated body is refused before it is read. Seed 000 answers "disabled" before it
@@ -33,9 +36,6 @@ export function chatCaller(deps: AppDeps, path: string) {
     throw invalidApiKey();
   };
 }
-
-/** Seed 000's chat app calls this path; the claude-ops flavour is served there. */
-export const CLAUDE_OPS_PATH = '/v1/chat/completions';
 
 /** POST …/chat/completions on every OpenAI path: flavour by model, one run, rendered. */
 export async function handleChatCompletion(
