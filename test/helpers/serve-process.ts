@@ -7,7 +7,7 @@ export interface ServeProcess {
   child: ChildProcess;
   /** The server process's resident set size, in bytes (from /proc). */
   rssBytes(): Promise<number>;
-  /** Collects the server's garbage (see gc-on-message.ts) and resolves when it is done. */
+  /** Collects the server's garbage (see serve-child-preload.ts) and resolves when it is done. */
   collectGarbage(): Promise<void>;
   /** What the server wrote to stdout (its log) so far. */
   log(): string;
@@ -19,7 +19,7 @@ export interface ServeProcess {
  * unsandboxed and without spares; resolves once it logs its URL.
  */
 export async function startServeProcess(env: Record<string, string>): Promise<ServeProcess> {
-  const preload = new URL('./gc-on-message.ts', import.meta.url).pathname;
+  const preload = new URL('./serve-child-preload.ts', import.meta.url).pathname;
   const child = spawn(
     process.execPath,
     ['--expose-gc', '--import', 'tsx', '--import', preload, 'bin/agentgate.js', 'serve'],
