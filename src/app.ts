@@ -3,6 +3,7 @@ import type { AppDeps } from './deps.ts';
 import { callerContextOf, withCallerContext } from './http/caller-context.ts';
 import { prepareErrorReply, toAppError } from './http/errors.ts';
 import { addResponseHeaders, newRequestId } from './http/request-id.ts';
+import { MAX_TIMEOUT_FACTOR } from './surfaces/claude-code-api/run-route.ts';
 
 export type { AppDeps } from './deps.ts';
 
@@ -10,11 +11,25 @@ export type { AppDeps } from './deps.ts';
 export type Surface = (app: FastifyInstance, deps: AppDeps) => Promise<void>;
 
 export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Promise<FastifyInstance> {
+  const c = deps.config.current();
+  const requestTimeoutMs = c.REQUEST_TIMEOUT_MS;
+  const headersTimeout = Math.min(c.HEADERS_TIMEOUT_MS, requestTimeoutMs);
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: newRequestId,
-    // Streams (uploads, SSE) must not be cut by a server-wide timeout; runs have their own.
-    requestTimeout: 0,
+    // Receiving a request (headers, then body) is bounded, so a client sending a byte a
+    // minute cannot hold a connection; responses (SSE, long runs) are not: they are bounded
+    // by their runs' own timeouts.
+    requestTimeout: requestTimeoutMs,
+    http: {
+      headersTimeout,
+      // Node enforces both timeouts on this tick (30 s by default): twice per headers timeout.
+      connectionsCheckingInterval: Math.min(30_000, Math.ceil(headersTimeout / 2)),
+    },
+    keepAliveTimeout: c.KEEP_ALIVE_TIMEOUT_MS,
+    // A socket silent both ways: longer than the longest run a caller may wait on without a
+    // byte (POST /run with the largest timeoutMs), so only abandoned connections hit it.
+    connectionTimeout: c.RUN_TIMEOUT_MS * MAX_TIMEOUT_FACTOR + 60_000,
     // Runs are drained before close; a client socket left half-open must not hold shutdown.
     forceCloseConnections: true,
     // Paths are matched as sent: the S3 surface verifies signatures over the raw path.

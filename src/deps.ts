@@ -9,6 +9,7 @@ import type { AgentBackend } from './agents/types.ts';
 import { KeyStore } from './auth/key-store.ts';
 import { defaultNetGuard, type NetGuard } from './browser/net-guard.ts';
 import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
+import { prepareDataDir } from './data-dir.ts';
 import { type Db, openDatabase } from './db/open.ts';
 import { AgentEgress } from './egress/agent-egress.ts';
 import { AgentGateway } from './egress/agent-gateway.ts';
@@ -48,11 +49,12 @@ export async function createDeps(
   } = {},
 ): Promise<AppDeps> {
   const c = config.current();
+  prepareDataDir(c.DATA_DIR);
   const db = await openDatabase(c.DATA_DIR);
   // Every path an agent's sandbox mounts is checked against where its descriptor really is,
   // so the paths are built from DATA_DIR's real location (it may be, or sit below, a symlink).
   const dataDir = await realpath(c.DATA_DIR);
-  const keys = new KeyStore(db, c.API_KEYS);
+  const keys = new KeyStore(db, () => config.current().API_KEYS);
   const workspaces = new WorkspaceFs(join(dataDir, 'workspaces'));
   await workspaces.init();
   const sessions = new SessionStore(db);
@@ -100,6 +102,7 @@ export async function createDeps(
     logger,
     maxConcurrentRuns: c.MAX_CONCURRENT_RUNS,
     maxQueuedRuns: c.MAX_QUEUED_RUNS,
+    maxQueuedRunsPerOwner: c.MAX_QUEUED_RUNS_PER_OWNER,
     defaultTimeoutMs: c.RUN_TIMEOUT_MS,
     sandbox: sandbox.name,
     ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),

@@ -57,9 +57,19 @@ export async function serve(config: ConfigSource): Promise<void> {
   process.on('SIGHUP', () => {
     try {
       config.reload();
-      logger.info('configuration reloaded (SIGHUP)');
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'reload refused; keeping the previous configuration');
+      return;
+    }
+    try {
+      // Keys removed from API_KEYS stop working now, not at the next restart.
+      deps.keys.reload();
+      logger.info('configuration reloaded (SIGHUP)');
+    } catch (err) {
+      logger.error(
+        { err: (err as Error).message },
+        'API_KEYS is malformed: no API_KEYS key is accepted until it is fixed (stored keys still are)',
+      );
     }
   });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/open.ts';
 import { AppError } from '../errors.ts';
-import { isValidUserId, type Principal } from './principal.ts';
+import { isServiceId, isValidUserId, type Principal } from './principal.ts';
 import { hashSecret, matchesHash, newApiKey } from './secrets.ts';
 
 export interface EnvKey {
@@ -23,6 +23,9 @@ export function parseApiKeys(spec: string | undefined): EnvKey[] {
       const colon = entry.indexOf(':');
       const userId = colon > 0 ? entry.slice(0, colon) : 'api';
       const key = colon > 0 ? entry.slice(colon + 1) : entry;
+      if (isServiceId(userId)) {
+        throw new AppError('invalid_request', `API_KEYS user "${userId}" is reserved for a built-in service`);
+      }
       if (!isValidUserId(userId) || key.length === 0) {
         throw new AppError('invalid_request', `API_KEYS entry for user "${userId}" is malformed`);
       }
@@ -38,19 +41,42 @@ export interface StoredKeyInfo {
   revokedAt: number | null;
 }
 
-/** Keys from API_KEYS and keys created with `agentgate keys create`, side by side. */
+/**
+ * Keys from API_KEYS and keys created with `agentgate keys create`, side by side. API_KEYS
+ * is read through `apiKeys()` (the live config) and re-parsed whenever its text changes, so
+ * a SIGHUP that removes a key revokes it at the next request.
+ */
 export class KeyStore {
-  readonly #envKeys: EnvKey[];
+  #envKeys: EnvKey[];
+  #envSpec: string | undefined;
 
   constructor(
     private readonly db: Db,
-    apiKeysSpec: string | undefined,
+    private readonly apiKeys: () => string | undefined,
   ) {
-    this.#envKeys = parseApiKeys(apiKeysSpec);
+    this.#envSpec = apiKeys();
+    this.#envKeys = parseApiKeys(this.#envSpec);
+  }
+
+  /**
+   * Re-reads API_KEYS now; throws when the new value is malformed. Fails closed: until a
+   * valid value is loaded no API_KEYS key is accepted (stored keys still are).
+   */
+  reload(): void {
+    const spec = this.apiKeys();
+    if (spec === this.#envSpec) return;
+    this.#envSpec = spec;
+    this.#envKeys = [];
+    this.#envKeys = parseApiKeys(spec);
   }
 
   /** The principal a secret stands for, or undefined. Every env key is compared, in constant time. */
   async verify(secret: string): Promise<Principal | undefined> {
+    try {
+      this.reload();
+    } catch {
+      // Malformed API_KEYS after a reload: no env key is valid (the reload itself logged why).
+    }
     let found: Principal | undefined;
     for (const k of this.#envKeys) {
       if (matchesHash(secret, k.keyHash) && !found)
@@ -64,10 +90,15 @@ export class KeyStore {
       .where('key_hash', '=', hashSecret(secret))
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    return row ? { userId: row.user_id, isAdmin: row.is_admin === 1, via: 'stored_key' } : undefined;
+    // A key stored for a service's name (before names were reserved) never acts as that service.
+    if (!row || !isValidUserId(row.user_id)) return undefined;
+    return { userId: row.user_id, isAdmin: row.is_admin === 1, via: 'stored_key' };
   }
 
   async create(userId: string, isAdmin: boolean): Promise<{ id: string; key: string }> {
+    if (isServiceId(userId)) {
+      throw new AppError('invalid_request', `user "${userId}" is reserved for a built-in service`);
+    }
     if (!isValidUserId(userId)) {
       throw new AppError('invalid_request', 'user must be 1-64 characters of letters, digits, _ . -');
     }

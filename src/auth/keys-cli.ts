@@ -1,12 +1,14 @@
 import type { ConfigSource } from '../config/index.ts';
+import { prepareDataDir } from '../data-dir.ts';
 import { openDatabase } from '../db/open.ts';
 import { KeyStore } from './key-store.ts';
 
 /** `agentgate keys create --user NAME [--admin] | list | revoke ID`: keys kept (hashed) in the store. */
 export async function runKeysCli(config: ConfigSource, argv: string[]): Promise<void> {
   const c = config.current();
+  prepareDataDir(c.DATA_DIR);
   const db = await openDatabase(c.DATA_DIR);
-  const keys = new KeyStore(db, undefined);
+  const keys = new KeyStore(db, () => undefined);
   const out = (s: string) => process.stdout.write(`${s}\n`);
   try {
     const [sub, ...args] = argv;

@@ -8,7 +8,32 @@ export interface Principal {
 
 const USER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/**
+ * The identities the server's own surfaces act as (a claudebox instance's token, the
+ * claude-ops chat key, the browser token). Their runs, sessions and workspaces are keyed by
+ * these names, so no user may have one: otherwise a key or a signed front-end token for
+ * user `claudebox` would continue claudebox's conversations in its workspaces.
+ */
+export const SERVICE_IDS = ['claudebox', 'claudebox-zai', 'claude-ops', 'stealthy-auto-browse'] as const;
+
+export type ServiceId = (typeof SERVICE_IDS)[number];
+
+/** Compared without case, so `ClaudeBox` cannot pass for the service in a log or a listing either. */
+export function isServiceId(id: string): boolean {
+  return (SERVICE_IDS as readonly string[]).includes(id.toLowerCase());
+}
+
+/** The principal a surface's own token stands for. */
+export function servicePrincipal(id: ServiceId): Principal {
+  return { userId: id, isAdmin: false, via: 'surface_token' };
+}
+
 /** User ids become directory names (`users/<id>`), so they are held to safe characters. */
-export function isValidUserId(id: string): boolean {
+export function isSafeUserId(id: string): boolean {
   return USER_ID.test(id) && id !== '.' && id !== '..';
+}
+
+/** A name a credential (API key, stored key, signed token) may stand for: safe, and no service's. */
+export function isValidUserId(id: string): boolean {
+  return isSafeUserId(id) && !isServiceId(id);
 }

@@ -12,10 +12,15 @@ export const envSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ENV_FILE: optionalString,
+  // HTTP timeouts: a slow or silent client cannot hold a connection for ever
+  HEADERS_TIMEOUT_MS: int(30_000, 1000),
+  REQUEST_TIMEOUT_MS: int(600_000, 1000),
+  KEEP_ALIVE_TIMEOUT_MS: int(72_000, 1000),
   // run engine
   POOL_SIZE: int(1, 0, 64),
   MAX_CONCURRENT_RUNS: int(4, 1, 256),
   MAX_QUEUED_RUNS: int(64, 0, 100_000),
+  MAX_QUEUED_RUNS_PER_OWNER: int(16, 0, 100_000),
   RUN_TIMEOUT_MS: int(120_000, 1000),
   MAX_PROMPT_CHARS: int(200_000, 1),
   LIVE_PROCESS_MAX_TURNS: int(50, 1),

@@ -10,13 +10,18 @@ type VariableName = keyof typeof envSchema.shape;
 const variableMeaning: { readonly [K in VariableName]?: string } = {
   PORT: 'listen port',
   HOST: 'listen address (0.0.0.0 to expose)',
-  DATA_DIR: 'SQLite store, workspaces, agent homes, storage buckets',
+  DATA_DIR: 'SQLite store, workspaces, agent homes, storage buckets (0700; files in it 0600)',
   LOG_LEVEL: 'pino level (silent … trace); secrets are redacted',
   ENV_FILE:
     'the dotenv file read at start-up and on SIGHUP (default: ./.env when it exists); real environment variables win over it',
+  HEADERS_TIMEOUT_MS: 'time a client has to send its request headers (at most REQUEST_TIMEOUT_MS)',
+  REQUEST_TIMEOUT_MS: 'time a client has to send its whole request, body included (large uploads need it)',
+  KEEP_ALIVE_TIMEOUT_MS: 'an idle keep-alive connection is closed after this',
   POOL_SIZE: 'pre-started Claude Code processes',
   MAX_CONCURRENT_RUNS: 'runs executing at once',
   MAX_QUEUED_RUNS: 'runs waiting; more are refused with 429',
+  MAX_QUEUED_RUNS_PER_OWNER:
+    "runs one owner may have waiting; more are refused with 429 while others' still queue",
   RUN_TIMEOUT_MS: 'default per-run timeout',
   MAX_PROMPT_CHARS: 'longest accepted prompt',
   LIVE_PROCESS_MAX_TURNS: 'turns before a live process is recycled',

@@ -18,6 +18,8 @@ export interface RunServiceOptions {
   logger: Logger;
   maxConcurrentRuns: number;
   maxQueuedRuns: number;
+  /** Runs one owner may have waiting: a caller filling its share cannot starve the others. */
+  maxQueuedRunsPerOwner?: number;
   defaultTimeoutMs: number;
   /** The sandbox agents run under, recorded on every run. */
   sandbox: 'bwrap' | 'none';
@@ -44,12 +46,18 @@ export interface ActiveRunInfo {
 /**
  * The one run engine. Every surface calls `submit` and renders the run's events; this is
  * where the queue, the concurrency limit, the one-run-per-workspace rule, timeouts and
- * cancellation live.
+ * cancellation live. The queue is fair by owner: each owner may hold only its share of
+ * it, and a free slot goes to the waiting owner with the fewest runs executing.
  */
 export class RunService {
   readonly #active = new Map<string, ActiveRun>();
   readonly #queue: ActiveRun[] = [];
   readonly #busyWorkspaces = new Set<string>();
+  /** Executing runs per owner, for the fair pick in #pump. */
+  readonly #runningByOwner = new Map<string, number>();
+  /** When each owner with runs queued or executing last had one started (a start counter). */
+  readonly #lastStartOf = new Map<string, number>();
+  #starts = 0;
   #running = 0;
   #isDraining = false;
 
@@ -80,6 +88,14 @@ export class RunService {
     const canStartNow = !isWorkspaceBusy && this.#running < this.opts.maxConcurrentRuns;
     if (!canStartNow && this.#queue.length >= this.opts.maxQueuedRuns) {
       throw new AppError('queue_full', 'Too many runs queued; try again shortly', this.#retryAfterS());
+    }
+    const ownerShare = this.opts.maxQueuedRunsPerOwner ?? this.opts.maxQueuedRuns;
+    if (!canStartNow && this.#queue.filter((r) => r.spec.owner === spec.owner).length >= ownerShare) {
+      throw new AppError(
+        'queue_full',
+        'You have too many runs queued; wait for some to finish',
+        this.#retryAfterS(),
+      );
     }
     const run = new ActiveRun(randomUUID(), spec, Date.now());
     const session = spec.session
@@ -198,17 +214,41 @@ export class RunService {
   }
 
   #pump(): void {
-    for (let i = 0; i < this.#queue.length && this.#running < this.opts.maxConcurrentRuns; ) {
-      const run = this.#queue[i];
-      if (!run || this.#busyWorkspaces.has(run.spec.workspace)) {
-        i += 1;
-        continue;
-      }
-      this.#queue.splice(i, 1);
+    while (this.#running < this.opts.maxConcurrentRuns) {
+      const next = this.#nextFairRun();
+      if (next === undefined) return;
+      const run = this.#queue[next];
+      if (!run) return;
+      this.#queue.splice(next, 1);
       this.#running += 1;
+      this.#runningByOwner.set(run.spec.owner, (this.#runningByOwner.get(run.spec.owner) ?? 0) + 1);
+      this.#starts += 1;
+      this.#lastStartOf.set(run.spec.owner, this.#starts);
       this.#busyWorkspaces.add(run.spec.workspace);
       void this.#execute(run);
     }
+  }
+
+  /**
+   * The queue index of the run to start: among runs whose workspace is free, the oldest of
+   * the owner with the fewest runs executing and, between equals, the one served longest
+   * ago. So owners take turns instead of the first to fill the queue keeping every slot.
+   */
+  #nextFairRun(): number | undefined {
+    let best: number | undefined;
+    let bestLoad = Number.POSITIVE_INFINITY;
+    let bestLastStart = Number.POSITIVE_INFINITY;
+    for (const [i, run] of this.#queue.entries()) {
+      if (this.#busyWorkspaces.has(run.spec.workspace)) continue;
+      const load = this.#runningByOwner.get(run.spec.owner) ?? 0;
+      const lastStart = this.#lastStartOf.get(run.spec.owner) ?? 0;
+      if (load < bestLoad || (load === bestLoad && lastStart < bestLastStart)) {
+        best = i;
+        bestLoad = load;
+        bestLastStart = lastStart;
+      }
+    }
+    return best;
   }
 
   async #execute(run: ActiveRun): Promise<void> {
@@ -244,6 +284,13 @@ export class RunService {
     if (result?.sessionId) await this.#recordSession(run, result.sessionId);
     await this.#settle(run, status, result, error);
     this.#running -= 1;
+    const ownerRunning = (this.#runningByOwner.get(spec.owner) ?? 1) - 1;
+    if (ownerRunning > 0) this.#runningByOwner.set(spec.owner, ownerRunning);
+    else this.#runningByOwner.delete(spec.owner);
+    // An owner with nothing left is forgotten: the turn order only concerns waiting owners.
+    if (ownerRunning <= 0 && !this.#queue.some((r) => r.spec.owner === spec.owner)) {
+      this.#lastStartOf.delete(spec.owner);
+    }
     this.#busyWorkspaces.delete(spec.workspace);
     this.#pump();
   }

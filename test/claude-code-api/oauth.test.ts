@@ -53,23 +53,41 @@ async function startTokenServer(): Promise<{ url: string; calls: TokenCall[]; cl
 describe('claude-code-api: Claude OAuth login', () => {
   let t: TestApp;
   let tokens: Awaited<ReturnType<typeof startTokenServer>>;
+  // Admin keys (agentgate keys create --admin): only they may change the server's login.
+  let owner: string;
+  let other: string;
   before(async () => {
     tokens = await startTokenServer();
     t = await startTestApp({
       surfaces,
-      env: { API_KEYS: 'owner:sk-owner,other:sk-other', OAUTH_TOKEN_URL: tokens.url },
+      env: { API_KEYS: 'user:sk-user', OAUTH_TOKEN_URL: tokens.url },
     });
+    owner = (await t.deps.keys.create('owner', true)).key;
+    other = (await t.deps.keys.create('other', true)).key;
   });
   after(async () => {
     await t.close();
     await tokens.close();
   });
 
+  it('refuses a non-admin key: it cannot replace the login every user runs on', async () => {
+    const nonAdmin = (await t.deps.keys.create('mallory', false)).key;
+    for (const key of [nonAdmin, 'sk-user']) {
+      const login = await call(t.url, 'POST', '/auth/login', { key });
+      assert.equal(login.status, 403);
+      assert.equal(login.body.success, false);
+      const exchange = await call(t.url, 'POST', '/auth/exchange', { key, body: { code: 'good-code#x' } });
+      assert.equal(exchange.status, 403);
+    }
+    assert.equal(tokens.calls.length, 0, 'no token exchange was attempted');
+    assert.equal((await call(t.url, 'GET', '/auth/status', { key: nonAdmin })).body.oauth.loggedIn, false);
+  });
+
   it('login → exchange → status, stored 0600 and refreshed before expiry', async () => {
-    const before = await call(t.url, 'GET', '/auth/status', { key: 'sk-owner' });
+    const before = await call(t.url, 'GET', '/auth/status', { key: owner });
     assert.equal(before.body.oauth.loggedIn, false);
 
-    const login = await call(t.url, 'POST', '/auth/login', { key: 'sk-owner' });
+    const login = await call(t.url, 'POST', '/auth/login', { key: owner });
     const url = new URL(login.body.url);
     assert.equal(url.origin + url.pathname, 'https://claude.ai/oauth/authorize');
     assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
@@ -80,26 +98,26 @@ describe('claude-code-api: Claude OAuth login', () => {
 
     // A wrong code is the token endpoint's 400, and the login cannot be replayed after it.
     const bad = await call(t.url, 'POST', '/auth/exchange', {
-      key: 'sk-owner',
+      key: owner,
       body: { code: `nope#${state}` },
     });
     assert.equal(bad.status, 400);
-    const login2 = await call(t.url, 'POST', '/auth/login', { key: 'sk-owner' });
+    const login2 = await call(t.url, 'POST', '/auth/login', { key: owner });
     const state2 = new URL(login2.body.url).searchParams.get('state') ?? '';
     // Another user cannot complete someone else's login.
     const stolen = await call(t.url, 'POST', '/auth/exchange', {
-      key: 'sk-other',
+      key: other,
       body: { code: `good-code#${state2}` },
     });
     assert.equal(stolen.status, 400);
     const unknown = await call(t.url, 'POST', '/auth/exchange', {
-      key: 'sk-owner',
+      key: owner,
       body: { code: 'good-code#made-up' },
     });
     assert.equal(unknown.status, 400);
 
     const ok = await call(t.url, 'POST', '/auth/exchange', {
-      key: 'sk-owner',
+      key: owner,
       body: { code: `good-code#${state2}` },
     });
     assert.deepEqual(ok.body, { success: true });
@@ -112,7 +130,7 @@ describe('claude-code-api: Claude OAuth login', () => {
 
     const file = credentialsPath(t.dataDir);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
-    const after = await call(t.url, 'GET', '/auth/status', { key: 'sk-owner' });
+    const after = await call(t.url, 'GET', '/auth/status', { key: owner });
     assert.equal(after.body.authenticated, true);
     assert.equal(after.body.oauth.loggedIn, true);
 

@@ -1,6 +1,8 @@
 import type { Surface } from '../../app.ts';
 import { BrowserService, type BrowserServiceOptions } from '../../browser/service.ts';
+import { authenticateBodies } from '../../http/auth-first.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
+import { requireBrowserAuth } from './auth.ts';
 import { registerMcpRoutes } from './mcp.ts';
 import { renderBrowserError } from './render.ts';
 import {
@@ -27,6 +29,7 @@ export function makeBrowserSurface(
     opts.onService?.(service);
     // Chromium starts lazily on first use; closing the app closes it with every replica.
     scope.addHook('onClose', () => service.close());
+    authenticateBodies(scope, (req) => requireBrowserAuth(deps, req));
     parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
     scope.setErrorHandler(renderBrowserError);
     registerCorrelationHeaders(scope);

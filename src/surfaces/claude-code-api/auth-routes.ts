@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
   exchangeCode,
@@ -32,6 +32,16 @@ export function oauthClientOf(c: Config): OAuthClientConfig {
 }
 
 /**
+ * The login serves every user's runs, so replacing it is an operator's act: only a stored
+ * key created with `agentgate keys create --admin` may (API_KEYS and front-end tokens never are).
+ */
+function requireAdmin(req: FastifyRequest): void {
+  if (!callerOf(req).isAdmin) {
+    throw new AppError('forbidden', 'Only an admin key may change the server-wide model login');
+  }
+}
+
+/**
  * The server's Claude subscription login, as the seed does it: POST /auth/login gives a PKCE
  * authorize URL, the user pastes back `CODE#STATE` to POST /auth/exchange, and from then on
  * every agent uses the stored token (refreshed before it expires).
@@ -56,6 +66,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: AppDeps, store:
   });
 
   scope.post('/auth/login', async (req) => {
+    requireAdmin(req);
     const now = Date.now();
     prune(now);
     // Bounded: a caller looping on /auth/login cannot grow server memory without limit.
@@ -66,6 +77,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: AppDeps, store:
   });
 
   scope.post('/auth/exchange', async (req) => {
+    requireAdmin(req);
     const { code: pasted } = parseOrThrow(exchangeSchema, req.body);
     const hash = pasted.indexOf('#');
     const code = (hash >= 0 ? pasted.slice(0, hash) : pasted).trim();

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { isValidUserId } from '../../auth/principal.ts';
+import { isSafeUserId } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 import { callerOf } from './caller.ts';
 import { parseOrThrow } from './request-body.ts';
@@ -37,7 +37,7 @@ export class UserMemoryStore {
 
   #file(userId: string): string {
     // User ids come from credentials and are already safe; checked again because this is a path.
-    if (!isValidUserId(userId)) throw new AppError('invalid_request', 'Invalid user id');
+    if (!isSafeUserId(userId)) throw new AppError('invalid_request', 'Invalid user id');
     return join(this.dataDir, 'users', userId, 'CLAUDE.md');
   }
 }

@@ -1,5 +1,5 @@
 import { isProviderConfigured, ZAI_DEFAULT_MODEL, ZAI_FAMILY_MODELS } from '../../agents/providers.ts';
-import type { Principal } from '../../auth/principal.ts';
+import { type Principal, servicePrincipal } from '../../auth/principal.ts';
 import type { Config } from '../../config/index.ts';
 import type { ModelProvider } from '../../runs/spec.ts';
 
@@ -28,7 +28,7 @@ export interface ClaudeboxInstance {
 export const CLAUDEBOX: ClaudeboxInstance = {
   prefix: '/claudebox',
   tokenVars: ['CLAUDEBOX_API_TOKEN', 'LITELLM_MASTER_KEY'],
-  principal: { userId: 'claudebox', isAdmin: false, via: 'surface_token' },
+  principal: servicePrincipal('claudebox'),
   provider: 'anthropic',
   // Claude Code resolves haiku/sonnet/opus itself, to the current model of each family.
   modelAliases: {},
@@ -45,7 +45,7 @@ export const CLAUDEBOX: ClaudeboxInstance = {
 export const CLAUDEBOX_ZAI: ClaudeboxInstance = {
   prefix: '/claudebox-zai',
   tokenVars: ['CLAUDEBOX_ZAI_API_TOKEN', 'LITELLM_MASTER_KEY'],
-  principal: { userId: 'claudebox-zai', isAdmin: false, via: 'surface_token' },
+  principal: servicePrincipal('claudebox-zai'),
   provider: 'zai',
   defaultModel: ZAI_DEFAULT_MODEL,
   // Callers written for the Claude instance keep working: each family maps to its GLM peer.

@@ -7,13 +7,14 @@ import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
+import { authenticatedCaller, authenticateFirst } from '../../http/auth-first.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
 import { authenticateClaudebox } from '../claudebox/auth.ts';
 import { renderClaudeboxError } from '../claudebox/errors.ts';
 import { CLAUDEBOX, CLAUDEBOX_INSTANCES, type ClaudeboxInstance } from '../claudebox/instances.ts';
 import { registerFileTools } from './file-tools.ts';
 import { registerRunTool } from './run-tool.ts';
-import { McpSessions } from './sessions.ts';
+import { type McpSessionLimits, McpSessions } from './sessions.ts';
 
 const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_IDLE_MS = 30 * 60 * 1000;
@@ -47,17 +48,17 @@ function buildServer(deps: AppDeps, principal: Principal, instance: ClaudeboxIns
  * An initialize request opens a stateful session (Mcp-Session-Id); a request without a
  * session id that is not an initialize is served statelessly by a throwaway server.
  */
-export function makeMcpSurface(opts: { idleMs?: number } = {}): Surface {
+export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSessionLimits> } = {}): Surface {
   return async (scope, deps) => {
-    const sessions = new McpSessions(opts.idleMs ?? DEFAULT_IDLE_MS);
+    const sessions = new McpSessions(opts.idleMs ?? DEFAULT_IDLE_MS, opts.limits);
     scope.addHook('onClose', () => sessions.close());
     parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
     scope.setErrorHandler(renderClaudeboxError);
 
     const handler =
-      ({ auth, instance }: Endpoint) =>
+      ({ instance }: Endpoint) =>
       async (req: FastifyRequest, reply: FastifyReply) => {
-        const principal = await auth(deps, req);
+        const principal = authenticatedCaller<Principal>(req);
         const sid = req.headers['mcp-session-id'];
         if (typeof sid === 'string') {
           const transport = sessions.use(sid, principal.userId, reply.raw);
@@ -83,17 +84,24 @@ export function makeMcpSurface(opts: { idleMs?: number } = {}): Surface {
       };
     // Each claudebox instance at <prefix>/mcp/ with its own credentials, provider and user;
     // the gateway's /mcp/ is the Claude instance's, as LiteLLM's MCP was.
-    const routes: Array<[string, ReturnType<typeof handler>]> = [];
+    const endpoints: Array<[string, Endpoint]> = [];
     for (const instance of CLAUDEBOX_INSTANCES) {
-      const h = handler({ auth: (d, req) => authenticateClaudebox(d, req, instance), instance });
-      routes.push([`${instance.prefix}/mcp/`, h], [`${instance.prefix}/mcp`, h]);
+      const endpoint = {
+        auth: (d: AppDeps, req: FastifyRequest) => authenticateClaudebox(d, req, instance),
+        instance,
+      };
+      endpoints.push([`${instance.prefix}/mcp/`, endpoint], [`${instance.prefix}/mcp`, endpoint]);
     }
-    const gateway = handler({ auth: authenticateGateway, instance: CLAUDEBOX });
-    routes.push(['/mcp/', gateway], ['/mcp', gateway]);
-    for (const [path, h] of routes) {
-      scope.post(path, h);
-      scope.get(path, h);
-      scope.delete(path, h);
+    const gateway = { auth: authenticateGateway, instance: CLAUDEBOX };
+    endpoints.push(['/mcp/', gateway], ['/mcp', gateway]);
+    for (const [url, endpoint] of endpoints) {
+      // Credentials are checked on onRequest: an unauthenticated body is never read.
+      scope.route({
+        method: ['POST', 'GET', 'DELETE'],
+        url,
+        onRequest: authenticateFirst((req) => endpoint.auth(deps, req)),
+        handler: handler(endpoint),
+      });
     }
   };
 }

@@ -2,9 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { AppError } from '../../errors.ts';
 
-/** Sessions beyond this evict the least recently used: each holds a server object. */
-const MAX_SESSIONS = 1024;
+/** Each session holds a server object: bounded per caller, and in all. */
+export interface McpSessionLimits {
+  /** A caller opening more evicts its own least recently used idle session, never another's. */
+  maxPerOwner: number;
+  /** Past this, new sessions are refused (busy) until some close or idle out. */
+  maxTotal: number;
+}
+
+const DEFAULT_LIMITS: McpSessionLimits = { maxPerOwner: 64, maxTotal: 1024 };
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -16,13 +24,19 @@ interface Session {
 
 /**
  * Stateful MCP sessions keyed by Mcp-Session-Id, each bound to the user that opened it, and
- * closed after `idleMs` without a request so abandoned clients do not pile up.
+ * closed after `idleMs` without a request so abandoned clients do not pile up. Limits are
+ * per owner: one caller opening sessions in a loop only ever closes its own.
  */
 export class McpSessions {
   readonly #sessions = new Map<string, Session>();
   readonly #sweeper: NodeJS.Timeout;
+  readonly #limits: McpSessionLimits;
 
-  constructor(private readonly idleMs: number) {
+  constructor(
+    private readonly idleMs: number,
+    limits: Partial<McpSessionLimits> = {},
+  ) {
+    this.#limits = { ...DEFAULT_LIMITS, ...limits };
     this.#sweeper = setInterval(() => this.#sweep(), Math.max(50, Math.min(idleMs / 2, 60_000)));
     this.#sweeper.unref();
   }
@@ -47,13 +61,18 @@ export class McpSessions {
     return s.transport;
   }
 
-  /** A transport for a new session; it is registered once the initialize request assigns its id. */
+  /**
+   * A transport for a new session; it is registered once the initialize request assigns its
+   * id. Throws `busy` when the owner's sessions are all in use, or the server is full.
+   */
   async open(server: McpServer, ownerId: string): Promise<StreamableHTTPServerTransport> {
+    this.#makeRoomFor(ownerId);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
+        // Sessions opened concurrently may all have passed #makeRoomFor: settle it here.
+        while (this.#ownedBy(ownerId).length >= this.#limits.maxPerOwner && this.#evictOldestOf(ownerId)) {}
         this.#sessions.set(id, { transport, ownerId, lastUsedAt: Date.now(), inFlight: 0 });
-        this.#evictOverflow();
       },
     });
     transport.onclose = () => {
@@ -79,13 +98,29 @@ export class McpSessions {
     }
   }
 
-  #evictOverflow(): void {
-    while (this.#sessions.size > MAX_SESSIONS) {
-      const [id, oldest] =
-        [...this.#sessions.entries()].sort((a, b) => a[1].lastUsedAt - b[1].lastUsedAt)[0] ?? [];
-      if (!id || !oldest) return;
-      this.#sessions.delete(id);
-      void oldest.transport.close().catch(() => {});
+  #ownedBy(ownerId: string): Array<[string, Session]> {
+    return [...this.#sessions.entries()].filter(([, s]) => s.ownerId === ownerId);
+  }
+
+  /** Closes the owner's least recently used idle session; false when it has none idle. */
+  #evictOldestOf(ownerId: string): boolean {
+    const idle = this.#ownedBy(ownerId).filter(([, s]) => s.inFlight === 0);
+    const [id, oldest] = idle.sort((a, b) => a[1].lastUsedAt - b[1].lastUsedAt)[0] ?? [];
+    if (!id || !oldest) return false;
+    this.#sessions.delete(id);
+    void oldest.transport.close().catch(() => {});
+    return true;
+  }
+
+  #makeRoomFor(ownerId: string): void {
+    if (this.#ownedBy(ownerId).length >= this.#limits.maxPerOwner) {
+      if (!this.#evictOldestOf(ownerId)) {
+        throw new AppError('busy', 'All your MCP sessions are in use; close one first', 5);
+      }
+      return;
+    }
+    if (this.#sessions.size >= this.#limits.maxTotal) {
+      throw new AppError('busy', 'Too many MCP sessions are open; try again shortly', 30);
     }
   }
 }

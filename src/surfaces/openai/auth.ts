@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import { authenticate } from '../../auth/authenticate.ts';
-import type { Principal } from '../../auth/principal.ts';
+import { type Principal, servicePrincipal } from '../../auth/principal.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import {
   CLAUDEBOX_INSTANCES,
@@ -10,7 +10,7 @@ import {
 } from '../claudebox/instances.ts';
 import type { Caller } from './models.ts';
 
-const CLAUDE_OPS_PRINCIPAL: Principal = { userId: 'claude-ops', isAdmin: false, via: 'surface_token' };
+const CLAUDE_OPS_PRINCIPAL: Principal = servicePrincipal('claude-ops');
 
 const TOKEN_VARS: readonly InstanceTokenVar[] = [...new Set(CLAUDEBOX_INSTANCES.flatMap((i) => i.tokenVars))];
 
@@ -26,7 +26,7 @@ export async function callerOf(deps: AppDeps, req: FastifyRequest): Promise<Call
   const tokens = TOKEN_VARS.map((name) => ({
     name,
     secret: c[name],
-    principal: { userId: 'claudebox', isAdmin: false, via: 'surface_token' } as Principal,
+    principal: servicePrincipal('claudebox'),
   }));
   const principal = await authenticate(deps.keys, credentialOf(req.headers), [
     { secret: c.CLAUDEOPS_CHAT_API_KEY, principal: CLAUDE_OPS_PRINCIPAL },

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import type { Principal } from '../../auth/principal.ts';
 import type { AppError } from '../../errors.ts';
+import { authenticatedCaller } from '../../http/auth-first.ts';
 import { clientGoneSignal } from '../../http/client-gone.ts';
 import type { ActiveRun } from '../../runs/active-run.ts';
 import type { RunSpec } from '../../runs/spec.ts';
@@ -10,7 +11,7 @@ import { SESSION_KIND } from '../claudebox/run-request.ts';
 import { callerOf } from './auth.ts';
 import { completeRun, newCompletionMeta, streamRun } from './completion.ts';
 import { OpenAiError } from './errors.ts';
-import { CLAUDE_OPS_MODEL, type Flavour, flavourOf } from './models.ts';
+import { type Caller, CLAUDE_OPS_MODEL, type Flavour, flavourOf } from './models.ts';
 import { type ChatBody, claudeboxOptions, lastUserPrompt, modelNamed, parseChatBody } from './request.ts';
 
 /** claude-ops runs in flight, for seed 000's "a session is already running" limit. */
@@ -19,33 +20,46 @@ export interface ChatState {
   claudeOpsSlots: Set<number>;
 }
 
-/** POST …/chat/completions on every OpenAI path: auth, flavour by model, one run, rendered. */
+/** Seed 000's chat app calls this path; the claude-ops flavour is served there. */
+export const CLAUDE_OPS_PATH = '/v1/chat/completions';
+
+/**
+ * The caller of a chat completion, from its headers alone: it runs on `onRequest`, so an
+ * unauthenticated body is refused before it is read. Seed 000 answers "disabled" before it
+ * checks a key: with the claude-ops chat off, a keyless call to its `/v1` path gets the 503.
+ */
+export function chatCaller(deps: AppDeps, path: string) {
+  return async (req: FastifyRequest): Promise<Caller> => {
+    const caller = await callerOf(deps, req);
+    if (caller) return caller;
+    if (path === CLAUDE_OPS_PATH && !deps.config.current().CLAUDEOPS_CHAT_API_KEY) throw chatDisabled();
+    throw invalidApiKey();
+  };
+}
+
+/** POST …/chat/completions on every OpenAI path: flavour by model, one run, rendered. */
 export async function handleChatCompletion(
   deps: AppDeps,
   state: ChatState,
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  const caller = await callerOf(deps, req);
+  const caller = authenticatedCaller<Caller>(req);
   const named = modelNamed(req.body);
   // Seed 000's order: disabled, then key, then body. A body whose model cannot be read is
   // judged by claude-ops' rules unless a claudebox credential says otherwise.
-  const isClaudeOps = named === CLAUDE_OPS_MODEL || (named === undefined && caller?.kind !== 'claudebox');
+  const isClaudeOps = named === CLAUDE_OPS_MODEL || (named === undefined && caller.kind !== 'claudebox');
   if (isClaudeOps) {
-    if (!deps.config.current().CLAUDEOPS_CHAT_API_KEY) {
-      throw new OpenAiError('disabled', 'chat_endpoint_disabled', 'The chat endpoint is disabled');
-    }
-    if (caller?.kind !== 'claude-ops') throw invalidApiKey();
-  } else if (!caller) {
-    throw invalidApiKey();
+    if (!deps.config.current().CLAUDEOPS_CHAT_API_KEY) throw chatDisabled();
+    if (caller.kind !== 'claude-ops') throw invalidApiKey();
   }
   const body = parseChatBody(req.body);
   const flavour = flavourOf(body.model, deps.config.current());
   const principal =
-    flavour?.kind === 'claudebox' && caller?.kind === 'claudebox'
+    flavour?.kind === 'claudebox' && caller.kind === 'claudebox'
       ? caller.principals.get(flavour.instance)
       : undefined;
-  if (!flavour || !caller || flavour.kind !== caller.kind || (flavour.kind === 'claudebox' && !principal)) {
+  if (!flavour || flavour.kind !== caller.kind || (flavour.kind === 'claudebox' && !principal)) {
     throw new OpenAiError(
       'not_found',
       'model_not_found',
@@ -53,6 +67,14 @@ export async function handleChatCompletion(
     );
   }
   const prompt = lastUserPrompt(body);
+  const maxChars = deps.config.current().MAX_PROMPT_CHARS;
+  if (prompt.length > maxChars) {
+    throw new OpenAiError(
+      'invalid_request',
+      'invalid_request',
+      `prompt is longer than ${maxChars} characters`,
+    );
+  }
   const signal = clientGoneSignal(req, reply);
   const meta = newCompletionMeta(body.model);
   const run =
@@ -129,6 +151,10 @@ function claudeboxSpec(
     session: { kind: SESSION_KIND, name: opts.workspace, mode: opts.isContinue ? 'continue' : 'fresh' },
     onBusy: 'conflict',
   };
+}
+
+function chatDisabled(): AppError {
+  return new OpenAiError('disabled', 'chat_endpoint_disabled', 'The chat endpoint is disabled');
 }
 
 function invalidApiKey(): AppError {

@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { Surface } from '../../app.ts';
 import type { AppDeps } from '../../deps.ts';
+import { authenticateFirst } from '../../http/auth-first.ts';
 import { prepareErrorReply, toAppError } from '../../http/errors.ts';
 import { CLAUDEBOX_INSTANCES } from '../claudebox/instances.ts';
 import { callerOf } from './auth.ts';
-import { type ChatState, handleChatCompletion } from './chat.ts';
+import { type ChatState, chatCaller, handleChatCompletion } from './chat.ts';
 import { OpenAiError, renderOpenAiError } from './errors.ts';
 import { modelsFor } from './models.ts';
 import { parseChatBodies } from './request.ts';
@@ -29,7 +30,10 @@ export const openAiSurface: Surface = async (app, deps) => {
   // Shared by all paths: the claude-ops limit is about runs, whichever URL started them.
   const state: ChatState = { claudeOpsSlots: new Set() };
   for (const prefix of ['/v1', ...INSTANCE_PATHS, '']) {
-    app.post(`${prefix}/chat/completions`, (req, reply) => handleChatCompletion(deps, state, req, reply));
+    const path = `${prefix}/chat/completions`;
+    app.post(path, { onRequest: authenticateFirst(chatCaller(deps, path)) }, (req, reply) =>
+      handleChatCompletion(deps, state, req, reply),
+    );
   }
   registerModelRoutes(app, deps);
   // LiteLLM's liveness probe: no auth, no engine state, just "the process answers".

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Surface } from '../../app.ts';
+import { credentialOf } from '../../auth/secrets.ts';
+import { limitAnonymousBodies } from '../../http/auth-first.ts';
 import { prepareErrorReply, toAppError } from '../../http/errors.ts';
 import { passBodiesAsStreams } from '../../http/json-body.ts';
 import { type Clock, systemClock } from '../../storage/clock.ts';
@@ -8,12 +10,13 @@ import { MultipartUploads } from '../../storage/multipart.ts';
 import { ObjectStore } from '../../storage/object-store.ts';
 import type { LockLimits } from '../../storage/rw-lock.ts';
 import { startSweeper } from '../../storage/sweeper.ts';
+import { principalOfKey } from './access.ts';
 import type { StorageContext } from './context.ts';
 import { registerStorageMcp } from './mcp.ts';
 import { handlePresign } from './presign-route.ts';
 import { STORAGE_PREFIX } from './request-target.ts';
 import { sendS3Error } from './s3-errors.ts';
-import { handleS3 } from './s3-router.ts';
+import { handleS3, keyRingOf } from './s3-router.ts';
 
 /** Paths whose callers speak JSON; everything else under /storage speaks S3 (XML errors). */
 const JSON_PATHS = [`${STORAGE_PREFIX}/health`, `${STORAGE_PREFIX}/presign/`, `${STORAGE_PREFIX}/mcp`];
@@ -53,6 +56,19 @@ export function createStorageSurface(opts: StorageSurfaceOptions = {}): Surface 
       return sendS3Error(appErr, req, reply, path.slice(STORAGE_PREFIX.length) || '/');
     });
 
+    // MCP's keys travel inside the body (auth_key): without a valid Bearer, bodies stay small.
+    limitAnonymousBodies(app, {
+      paths: [`${STORAGE_PREFIX}/mcp`, `${STORAGE_PREFIX}/mcp/`],
+      maxAnonymousBytes: 1024 * 1024,
+      isAuthenticated: (req) => {
+        const key = credentialOf(req.headers);
+        try {
+          return key !== undefined && principalOfKey(key, keyRingOf(ctx)).kind !== 'anonymous';
+        } catch {
+          return false;
+        }
+      },
+    });
     app.get(`${STORAGE_PREFIX}/health`, async () => ({ status: 'ok' }));
     app.post(`${STORAGE_PREFIX}/presign/*`, (req, reply) => handlePresign(ctx, req, reply));
     await registerStorageMcp(app, ctx);

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ActiveRun } from '../../src/runs/active-run.ts';
+import type { RunSpec } from '../../src/runs/spec.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const spec = (owner: string, workspace: string, prompt: string): RunSpec => ({
+  owner,
+  workspace: `users/${owner}/${workspace}`,
+  prompt,
+  onBusy: 'wait',
+});
+
+/** Issue 13.8: one caller filling the queue must not starve the others. */
+describe('the run queue is fair by owner', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({
+      surfaces: [],
+      env: { MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '4', MAX_QUEUED_RUNS_PER_OWNER: '2' },
+    });
+  });
+  after(async () => t.close());
+
+  it('an owner past its share gets queue_full while another owner’s run still queues and starts first', async () => {
+    const runs = t.deps.runs;
+    const first = await runs.submit(spec('alice', 'w0', '[[sleep:2500]] holding the only slot'));
+    await waitFor(() => first.status === 'running', 20_000);
+    // Alice submits until she is refused.
+    const queued: ActiveRun[] = [];
+    let refusal: unknown;
+    for (let i = 1; i <= 6 && refusal === undefined; i++) {
+      try {
+        queued.push(await runs.submit(spec('alice', `w${i}`, `alice ${i}`)));
+      } catch (err) {
+        refusal = err;
+      }
+    }
+    assert.equal((refusal as { code?: string } | undefined)?.code, 'queue_full', 'alice was never refused');
+    assert.equal(queued.length, 2, 'alice holds exactly her share of the queue');
+
+    const bob = await runs.submit(spec('bob', 'w', 'bob 1'));
+    const bobRecord = await bob.done;
+    assert.equal(bobRecord.status, 'succeeded');
+    // Bob's run, queued after both of Alice's, started before either of them.
+    for (const run of queued) {
+      assert.ok(run.startedAt === undefined || (bob.startedAt ?? 0) <= run.startedAt, 'alice went first');
+    }
+    for (const run of queued) runs.cancel(run.id);
+    await Promise.all(queued.map((r) => r.done));
+    await first.done;
+  });
+});
