@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
 import { BINARY } from './actions/types.ts';
@@ -11,6 +12,9 @@ export const MAX_LOOP_BODY_STEPS = 1_000;
 export const SCRIPT_BUDGET_MS = 10 * 60_000;
 const CONDITION_POLL_MS = 100;
 
+/** Longest YAML script accepted (the surface's body cap bounds it too). */
+const MAX_YAML_CHARS = 256 * 1024;
+
 /** run_script's parameters, as the original takes them. */
 export const scriptParams = z.object({
   steps: z
@@ -19,7 +23,13 @@ export const scriptParams = z.object({
     .max(MAX_TOP_LEVEL_STEPS)
     .optional()
     .describe('Action steps ({"action": …, "output_id"?: …}) and control nodes (if / repeat / while)'),
-  yaml: z.string().optional().describe('Not supported here: send steps'),
+  yaml: z
+    .string()
+    .max(MAX_YAML_CHARS)
+    .optional()
+    .describe(
+      'The script as YAML, as the original script mode takes it: a document with steps (and name, on_error)',
+    ),
   name: z.string().max(200).default('api_script'),
   on_error: z.enum(['stop', 'continue']).default('stop'),
 });
@@ -67,12 +77,7 @@ export async function runScript(ctx: RunContext, body: unknown): Promise<ActionR
       );
     }
     params = parsed.data;
-    if (params.yaml !== undefined) {
-      throw new AppError(
-        'invalid_request',
-        'run_script here takes `steps` (JSON), not `yaml`: send the same steps as a list',
-      );
-    }
+    if (params.yaml !== undefined) params = { ...params, ...fromYaml(params.yaml, body) };
     steps = parseSteps(params.steps, 'steps', 0, MAX_TOP_LEVEL_STEPS);
   } catch (err) {
     const e = err as AppError;
@@ -289,4 +294,39 @@ function globToRegExp(glob: string): RegExp {
 /** One request body: a run_script or a single atomic action. */
 export function runRequest(ctx: RunContext, body: unknown): Promise<ActionResult> {
   return actionNameOf(body) === 'run_script' ? runScript(ctx, body) : runAction(ctx, body);
+}
+
+/**
+ * A YAML script as the original's script mode writes it (`name`, `on_error`, `steps`), or a
+ * bare list of steps. Fields the request names itself win. `${env.…}` placeholders are left
+ * as they are: the server's environment holds secrets, and is no caller's to read.
+ */
+function fromYaml(text: string, body: unknown): Partial<z.infer<typeof scriptParams>> {
+  let doc: unknown;
+  try {
+    // No custom tags, few aliases: a small document cannot expand into a huge one.
+    doc = parseYaml(text, { maxAliasCount: 50, strict: true });
+  } catch (err) {
+    throw new AppError(
+      'invalid_request',
+      `Invalid run_script yaml: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  const script = Array.isArray(doc) ? { steps: doc } : doc;
+  const parsed = scriptParams.omit({ yaml: true }).partial().safeParse(script);
+  if (!parsed.success || !parsed.data.steps) {
+    const issue = parsed.success ? undefined : parsed.error.issues[0];
+    throw new AppError(
+      'invalid_request',
+      `Invalid run_script yaml: ${issue ? `${issue.path.join('.')} ${issue.message}` : 'it has no steps'}`,
+    );
+  }
+  const own = (body ?? {}) as Record<string, unknown>;
+  return {
+    steps: parsed.data.steps,
+    ...(own.name === undefined && parsed.data.name !== undefined ? { name: parsed.data.name } : {}),
+    ...(own.on_error === undefined && parsed.data.on_error !== undefined
+      ? { on_error: parsed.data.on_error }
+      : {}),
+  };
 }

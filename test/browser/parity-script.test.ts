@@ -111,6 +111,31 @@ describe('stealthy-auto-browse parity: run_script control flow and outputs', {
     assert.deepEqual((data.outputs as Record<string, unknown>).title, { result: 'Fixture Home' });
   });
 
+  it('takes the script as YAML, as the original script mode writes it', async () => {
+    const yaml = [
+      'name: Scrape Fixture',
+      'on_error: continue',
+      'steps:',
+      `  - action: goto`,
+      `    url: ${t.fixture.url}/`,
+      '  - action: click',
+      '    selector: "#missing"',
+      '    timeout: 0.2',
+      '  - repeat:',
+      '      count: 2',
+      '      steps:',
+      '        - action: ping',
+      '  - action: eval',
+      '    expression: "document.title"',
+      '    output_id: title',
+    ].join('\n');
+    const data = ok(await t.act({ action: 'run_script', yaml }));
+    assert.equal(data.name, 'Scrape Fixture');
+    assert.equal(data.success, false, 'on_error: continue from the document ran past the failure');
+    assert.equal(data.steps_executed, 4);
+    assert.deepEqual((data.outputs as Record<string, unknown>).title, { result: 'Fixture Home' });
+  });
+
   it('bounds loops: while past max_iterations fails, loop bodies stop at 1,000 steps', async () => {
     const endless = await t.act({
       action: 'run_script',
@@ -163,8 +188,11 @@ describe('stealthy-auto-browse parity: run_script control flow and outputs', {
       'Fixture Home',
       'nothing ran',
     );
-    const yaml = await t.act({ action: 'run_script', yaml: 'steps: []' });
-    assert.equal(yaml.status, 400);
+    for (const yaml of ['steps: []', 'steps: [ {action: ping', 'name: no steps', '&a [*a, *a]']) {
+      const res = await t.act({ action: 'run_script', yaml });
+      assert.equal(res.status, 400, yaml);
+      assert.match(String(res.body.error), /yaml/);
+    }
     const nonBoolean = await t.act({
       action: 'run_script',
       steps: [ifNode({ type: 'javascript', expression: '"yes"' }, [{ action: 'ping' }])],
