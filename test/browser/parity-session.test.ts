@@ -226,6 +226,20 @@ describe('stealthy-auto-browse parity: tabs, dialogs, cookies, storage, logs, do
     assert.deepEqual(ok(await t.act({ action: 'recording_status' })), { active: false });
     assert.equal((await t.act({ action: 'stop_recording', slug: 'flow' })).status, 422);
     assert.equal((await t.act({ action: 'stop_recording', slug: '../etc' })).status, 400);
+
+    // Virtual media: none configured, dynamic mode off, as the original without VIRTUAL_MEDIA_DIR.
+    const media = ok(await t.act({ action: 'get_virtual_media_state' }));
+    assert.equal(media.dynamic, false);
+    const set = await t.act({ action: 'set_virtual_media_source', kind: 'camera', source: 'a.webm' });
+    assert.equal(set.status, 422);
+    assert.match(String(set.body.error), /dynamic virtual media is disabled/);
+    const upload = await t.act({
+      action: 'upload_virtual_media',
+      kind: 'microphone',
+      filename: 'a.wav',
+      content_base64: 'AAAA',
+    });
+    assert.equal(upload.status, 422);
   });
 
   it('display actions answer as for a window without chrome', async () => {

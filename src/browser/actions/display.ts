@@ -104,3 +104,48 @@ export const close = defineAction({
     return { message: 'closing' };
   },
 });
+
+/**
+ * The original feeds getUserMedia() from files under VIRTUAL_MEDIA_DIR when it is configured,
+ * and switches or uploads them only in its opt-in dynamic mode. Here no media directory is
+ * configured: the state says no source is active, and the two dynamic actions fail as the
+ * original does with dynamic mode off. Pages that ask for a camera get none.
+ */
+export const getVirtualMediaState = defineAction({
+  name: 'get_virtual_media_state',
+  description: 'Virtual camera/microphone sources for getUserMedia(): none are configured here.',
+  params: z.object({}),
+  async run() {
+    return {
+      camera: { configured: false, active: false, source: null },
+      microphone: { configured: false, active: false, source: null },
+      dynamic: false,
+    };
+  },
+});
+
+const DYNAMIC_MEDIA_OFF =
+  'dynamic virtual media is disabled (no VIRTUAL_MEDIA_DIR is configured on this server)';
+
+export const setVirtualMediaSource = defineAction({
+  name: 'set_virtual_media_source',
+  description: 'Select a virtual media source: always fails here (dynamic virtual media is off).',
+  params: z.object({ kind: z.enum(['camera', 'microphone']), source: z.string().max(255) }),
+  async run() {
+    throw new Error(DYNAMIC_MEDIA_OFF);
+  },
+});
+
+export const uploadVirtualMedia = defineAction({
+  name: 'upload_virtual_media',
+  description: 'Upload a virtual media file: always fails here (dynamic virtual media is off).',
+  params: z.object({
+    kind: z.enum(['camera', 'microphone']),
+    filename: z.string().max(255),
+    content_base64: z.string(),
+    activate: z.boolean().optional(),
+  }),
+  async run() {
+    throw new Error(DYNAMIC_MEDIA_OFF);
+  },
+});

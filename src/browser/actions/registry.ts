@@ -13,9 +13,12 @@ import {
   enterFullscreen,
   exitFullscreen,
   getResolution,
+  getVirtualMediaState,
   recordingStatus,
+  setVirtualMediaSource,
   startRecording,
   stopRecording,
+  uploadVirtualMedia,
 } from './display.ts';
 import { getComputedStyleOf, getElement, getElements, getPageInfo } from './inspect.ts';
 import { browserAction, goto, ping, refresh, sleep } from './navigation.ts';
@@ -103,6 +106,9 @@ export const atomicActions: ReadonlyMap<string, AnyBrowserAction> = new Map(
     startRecording,
     stopRecording,
     recordingStatus,
+    getVirtualMediaState,
+    setVirtualMediaSource,
+    uploadVirtualMedia,
     close,
   ].map((a) => [a.name, a]),
 );
