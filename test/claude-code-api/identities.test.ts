@@ -35,14 +35,19 @@ describe('service identities and user ids never share a namespace', () => {
   const runsOf = async (owner: string) =>
     (await t.deps.db.selectFrom('runs').select('id').where('owner', '=', owner).execute()).length;
 
-  it('an HMAC token for user "claudebox" (or claude-ops, any case) is refused on /run', async () => {
+  it('an HMAC token for user "claudebox" (or claude-ops, any case) never acts as the service', async () => {
     for (const user of ['claudebox', 'claudebox-zai', 'claude-ops', 'stealthy-auto-browse', 'ClaudeBox']) {
       const token = signHmacToken(SECRET, user, Date.now());
       const r = await call(t.url, 'POST', '/run', {
         bearer: token,
-        body: { prompt: '[[tool:Bash {"command":"cat private/notes.txt"}]]' },
+        body: { prompt: '[[tool:Bash {"command":"cat private/notes.txt 2>&1; pwd"}]]' },
       });
-      assert.equal(r.status, 401, `${user}: ${JSON.stringify(r.body)}`);
+      // claude-code-web may sign any display name: a service's name maps to a user of its
+      // own (web.<name>.<digest>), with its own empty workspace.
+      assert.equal(r.status, 200, `${user}: ${JSON.stringify(r.body)}`);
+      const output = String((r.body as { output?: string }).output);
+      assert.doesNotMatch(output, /claudebox secret/, user);
+      assert.match(output, /users\/web\.[a-z_]+\.[0-9a-f]{16}/, user);
     }
     assert.equal(await runsOf('claudebox'), 0);
     assert.equal(await runsOf('ClaudeBox'), 0);
@@ -52,6 +57,30 @@ describe('service identities and user ids never share a namespace', () => {
       body: { prompt: 'hi' },
     });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  });
+
+  it("claude-code-web's display names and e-mail addresses are each a user of their own", async () => {
+    const names = ['Jane Doe', 'jane@example.com', 'jane_doe', 'Jane: the second', 'web.jane_doe'];
+    const owners = new Set<string>();
+    for (const name of names) {
+      const r = await call(t.url, 'POST', '/run', {
+        bearer: signHmacToken(SECRET, name, Date.now()),
+        body: { prompt: '[[tool:Bash {"command":"pwd"}]]' },
+      });
+      assert.equal(r.status, 200, `${name}: ${JSON.stringify(r.body)}`);
+      const dir = /users\/([^/\s]+)/.exec(String((r.body as { output?: string }).output))?.[1] ?? '';
+      assert.ok(dir, name);
+      owners.add(dir);
+    }
+    assert.equal(owners.size, names.length, `two names shared a user: ${[...owners].join(', ')}`);
+    assert.ok(owners.has('jane_doe'), 'a name that is already a safe id is kept as it is');
+    // The same name always maps to the same user (its sessions continue).
+    const again = await call(t.url, 'POST', '/run', {
+      bearer: signHmacToken(SECRET, 'Jane Doe', Date.now()),
+      body: { prompt: '[[tool:Bash {"command":"pwd"}]]' },
+    });
+    const dir = /users\/([^/\s]+)/.exec(String((again.body as { output?: string }).output))?.[1];
+    assert.ok(dir && owners.has(dir));
   });
 
   it('a key stored for a service name (before names were reserved) opens nothing', async () => {
