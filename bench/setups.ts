@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ClaudeBackend } from '../src/agents/claude/backend.ts';
 import { buildApp, type Surface } from '../src/app.ts';
+import { defaultNetGuard } from '../src/browser/net-guard.ts';
 import { agentPassThroughEnv, ConfigSource } from '../src/config/index.ts';
 import { type AppDeps, closeDeps, createDeps } from '../src/deps.ts';
+import { AgentEgress } from '../src/egress/agent-egress.ts';
+import { AgentGateway } from '../src/egress/agent-gateway.ts';
 import { ModelRelay } from '../src/egress/model-relay.ts';
 import { createLogger } from '../src/logger.ts';
 import type { RunStatus } from '../src/runs/events.ts';
@@ -33,7 +36,15 @@ export interface BenchServer {
 export async function startBenchServer(
   setup: Setup,
   modelUrl: string,
-  opts: { surfaces?: readonly Surface[]; env?: Record<string, string> } = {},
+  opts: {
+    surfaces?: readonly Surface[];
+    env?: Record<string, string>;
+    /**
+     * `relay` only: given the relay's URL, the URL the agent is told to use instead (a
+     * clocking proxy in front of the relay, so a token is timed on both sides of it).
+     */
+    tapRelay?: (relayUrl: string) => Promise<string>;
+  } = {},
 ): Promise<BenchServer> {
   const temp = await makeTempDir('agentgate-bench-');
   const config = ConfigSource.fromValues({
@@ -45,24 +56,39 @@ export async function startBenchServer(
   });
   const logger = createLogger('silent');
   const c = config.current();
-  const backend =
-    setup === 'direct'
-      ? new ClaudeBackend({
-          agentDir: join(c.DATA_DIR, 'agent'),
-          poolSize: c.POOL_SIZE,
-          maxLive: Math.max(c.POOL_SIZE, c.MAX_CONCURRENT_RUNS),
-          liveMaxTurns: c.LIVE_PROCESS_MAX_TURNS,
-          liveIdleMs: c.LIVE_PROCESS_IDLE_MS,
-          liveMaxRssBytes: c.LIVE_PROCESS_MAX_RSS_MB * 2 ** 20,
-          defaultModel: c.CLAUDE_MODEL,
-          passThroughEnv: agentPassThroughEnv(),
-          modelAccess: () => ({ baseUrl: modelUrl, apiKey: 'bench-direct' }),
-          logger,
-          // Grants are handed out but never presented: the agent's base URL is the model.
-          relay: new ModelRelay(logger),
-          endpoint: { baseUrl: modelUrl },
-        })
-      : undefined;
+  const closers: (() => Promise<void>)[] = [];
+  let endpointUrl = modelUrl;
+  const relay = new ModelRelay(logger);
+  if (setup === 'relay' && opts.tapRelay) {
+    // The same relay and gateway createDeps builds, built here so the agent's way to the
+    // relay can pass the clocking proxy.
+    const gateway = new AgentGateway(
+      relay,
+      new AgentEgress(defaultNetGuard, () => ({ mode: 'open', allow: [] }), logger),
+      logger,
+    );
+    await gateway.listen(join(temp.dir, 'bench-gateway'));
+    closers.push(() => gateway.close());
+    endpointUrl = await opts.tapRelay(gateway.baseUrl(false));
+  }
+  const isOwnBackend = setup === 'direct' || (setup === 'relay' && opts.tapRelay !== undefined);
+  const backend = isOwnBackend
+    ? new ClaudeBackend({
+        agentDir: join(c.DATA_DIR, 'agent'),
+        poolSize: c.POOL_SIZE,
+        maxLive: Math.max(c.POOL_SIZE, c.MAX_CONCURRENT_RUNS),
+        liveMaxTurns: c.LIVE_PROCESS_MAX_TURNS,
+        liveIdleMs: c.LIVE_PROCESS_IDLE_MS,
+        liveMaxRssBytes: c.LIVE_PROCESS_MAX_RSS_MB * 2 ** 20,
+        defaultModel: c.CLAUDE_MODEL,
+        passThroughEnv: agentPassThroughEnv(),
+        modelAccess: () => ({ baseUrl: modelUrl, apiKey: 'bench-key' }),
+        logger,
+        // direct: grants are handed out but never presented (the agent's base URL is the model).
+        relay,
+        endpoint: { baseUrl: endpointUrl },
+      })
+    : undefined;
   const deps = await createDeps(config, logger, { fakeModelUrl: modelUrl, ...(backend ? { backend } : {}) });
   const app = await buildApp(deps, opts.surfaces ?? []);
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -75,6 +101,7 @@ export async function startBenchServer(
     async close() {
       await app.close();
       await closeDeps(deps);
+      for (const close of closers) await close();
       await temp.cleanup();
     },
   };

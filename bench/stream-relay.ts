@@ -19,8 +19,11 @@ const WORD = /word(\d+)/g;
  * subscriber) and where the `openai` client receives it (the claudebox OpenAI SSE route).
  * Every timed round is served by the same warm live process of its server, so the three
  * servers differ only in how their agent reaches the model (see setups.ts):
- * - model_relay_p99_added_ms: p99 model→engine through the relay, minus the same p99 with
- *   the agent talking to the model directly (both unconfined): the relay's cost. Target ≤ 2.
+ * - model_relay_p99_added_ms: per token, the time from leaving the model to leaving the
+ *   relay towards the agent (a second clocking proxy between the relay and the agent, so
+ *   one loopback hop more than the relay alone), p99. Target ≤ 2.
+ *   stream_relay_vs_direct_p99_diff_ms: p99 model→engine through the relay minus the same
+ *   p99 with the agent talking to the model directly (both unconfined; noisier, unpaired).
  * - stream_sandbox_bridge_p99_added_ms: the same, sandboxed (network namespace, socat
  *   bridge, relay) minus relay-only.
  * - stream_engine_to_client_p99_ms: engine→client, per token (HTTP, SSE, the client).
@@ -36,15 +39,23 @@ export async function benchStreamRelay(): Promise<Record<string, number>> {
     relay: undefined,
     direct: undefined,
   };
+  let relayTap: TokenClockProxy | undefined;
   try {
     servers.isolated = await startBenchServer('isolated', proxy.url, {
       surfaces: [openAiSurface],
       env: { CLAUDEBOX_API_TOKEN: TOKEN },
     });
-    servers.relay = await startBenchServer('relay', proxy.url);
+    // A second clock between the relay and the agent: each token is timed on both sides of it.
+    servers.relay = await startBenchServer('relay', proxy.url, {
+      tapRelay: async (relayUrl) => {
+        relayTap = await startTokenClockProxy(relayUrl);
+        return relayTap.url;
+      },
+    });
     servers.direct = await startBenchServer('direct', proxy.url);
     const client = new OpenAI({ apiKey: TOKEN, baseURL: `${servers.isolated.url}/claudebox/openai/v1` });
     const toEngine: Record<Setup, number[]> = { isolated: [], relay: [], direct: [] };
+    const relayHop: number[] = [];
     const engineToClient: number[] = [];
     const toClient: number[] = [];
     for (let round = 0; round <= ROUNDS; round++) {
@@ -57,8 +68,11 @@ export async function benchStreamRelay(): Promise<Record<string, number>> {
         toClient.push(...viaClient.modelToClient);
       }
       for (const setup of ['relay', 'direct'] as const) {
+        relayTap?.reset();
         const samples = await throughEngine(servers[setup]?.deps.runs as RunService, proxy, isTimed);
-        if (isTimed) toEngine[setup].push(...samples);
+        if (!isTimed) continue;
+        toEngine[setup].push(...samples);
+        if (setup === 'relay' && relayTap) relayHop.push(...delays(proxy.emittedAt, relayTap.emittedAt));
       }
     }
     const p99 = (xs: number[]) => percentile(xs, 99);
@@ -71,7 +85,9 @@ export async function benchStreamRelay(): Promise<Record<string, number>> {
       stream_engine_to_client_p50_ms: round(p50(engineToClient)),
       stream_direct_p99_ms: round(p99(toEngine.direct)),
       stream_relay_model_to_engine_p99_ms: round(p99(toEngine.relay)),
-      model_relay_p99_added_ms: round(p99(toEngine.relay) - p99(toEngine.direct)),
+      model_relay_p99_added_ms: round(p99(relayHop)),
+      model_relay_p50_added_ms: round(p50(relayHop)),
+      stream_relay_vs_direct_p99_diff_ms: round(p99(toEngine.relay) - p99(toEngine.direct)),
       stream_model_to_engine_p99_ms: round(p99(toEngine.isolated)),
       stream_sandbox_bridge_p99_added_ms: round(p99(toEngine.isolated) - p99(toEngine.relay)),
       stream_engine_to_client_p99_ms: round(p99(engineToClient)),
@@ -80,6 +96,7 @@ export async function benchStreamRelay(): Promise<Record<string, number>> {
     };
   } finally {
     for (const s of Object.values(servers)) await s?.close();
+    await relayTap?.close();
     await proxy.close();
     await fake.close();
   }
