@@ -7,7 +7,7 @@ import { startFakeModel } from '../src/fake-model/server.ts';
 import { runOnce, startBenchServer } from './setups.ts';
 import { median } from './stats.ts';
 
-const RUNS = 20;
+const RUNS = 40;
 
 /**
  * warm_vs_cold_ratio: median latency of back-to-back runs through RunService, served by the
@@ -16,22 +16,24 @@ const RUNS = 20;
  *
  * warm_isolation_added_ms: the same warm runs minus those of an unconfined server whose
  * agents talk to the model directly (no relay), rounds alternating: what the sandbox, its
- * bridge and the relay cost the warm path per run. Target ≤ 10 ms.
+ * bridge and the relay cost the warm path per run. Target ≤ 10 ms. warm_relay_added_ms and
+ * warm_sandbox_added_ms split it, with a third server whose unconfined agent uses the relay.
  */
 export async function benchWarmPool(): Promise<Record<string, number>> {
   const fake = await startFakeModel();
   const isolated = await startBenchServer('isolated', fake.url, { env: { POOL_SIZE: '1' } });
+  const relay = await startBenchServer('relay', fake.url, { env: { POOL_SIZE: '1' } });
   const direct = await startBenchServer('direct', fake.url, { env: { POOL_SIZE: '1' } });
   try {
-    await runOnce(isolated.deps, { workspace: 'users/bench/warm', prompt: 'warm up' });
-    await runOnce(direct.deps, { workspace: 'users/bench/warm', prompt: 'warm up' });
+    const ws = 'users/bench/warm';
+    for (const s of [isolated, relay, direct]) await runOnce(s.deps, { workspace: ws, prompt: 'warm up' });
     const warm: number[] = [];
+    const warmRelay: number[] = [];
     const warmDirect: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      warm.push((await runOnce(isolated.deps, { workspace: 'users/bench/warm', prompt: `hello ${i}` })).ms);
-      warmDirect.push(
-        (await runOnce(direct.deps, { workspace: 'users/bench/warm', prompt: `hello ${i}` })).ms,
-      );
+      warm.push((await runOnce(isolated.deps, { workspace: ws, prompt: `hello ${i}` })).ms);
+      warmRelay.push((await runOnce(relay.deps, { workspace: ws, prompt: `hello ${i}` })).ms);
+      warmDirect.push((await runOnce(direct.deps, { workspace: ws, prompt: `hello ${i}` })).ms);
     }
     const cold: number[] = [];
     const cwd = join(direct.dataDir, 'workspaces/bench/cold');
@@ -63,11 +65,15 @@ export async function benchWarmPool(): Promise<Record<string, number>> {
       warm_median_ms: Math.round(median(warm)),
       warm_direct_median_ms: Math.round(median(warmDirect)),
       warm_isolation_added_ms: Math.round(median(warm) - median(warmDirect)),
+      // The split: the relay alone (unconfined agent through it), and the sandbox on top.
+      warm_relay_added_ms: Math.round(median(warmRelay) - median(warmDirect)),
+      warm_sandbox_added_ms: Math.round(median(warm) - median(warmRelay)),
       cold_median_ms: Math.round(median(cold)),
       warm_vs_cold_ratio: Number((median(warm) / median(cold)).toFixed(3)),
     };
   } finally {
     await isolated.close();
+    await relay.close();
     await direct.close();
     await fake.close();
   }

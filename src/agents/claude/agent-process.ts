@@ -55,8 +55,8 @@ export class AgentProcess {
   turns = 0;
   lastUsedAt = Date.now();
   /**
-   * The conversation of the last turn is still in context (false once reset): a later run
-   * may continue it in place.
+   * The conversation of the last turn is in context and meant to stay (false as soon as a
+   * reset is decided): a later run may continue it in place.
    */
   holdsConversation = false;
   #costBaseline = 0;

@@ -181,7 +181,8 @@ export class ClaudeBackend implements AgentBackend {
       const isContinuation = req.resumeSessionId !== undefined;
       const match = isContinuation
         ? candidates.find((p) => p.holdsConversation && p.sessionId === req.resumeSessionId)
-        : (candidates.find((p) => p.isSettled && !p.holdsConversation) ??
+        : // Reset already, then resetting, then one that kept a conversation (cleared now).
+          (candidates.find((p) => p.isSettled && !p.holdsConversation) ??
           candidates.find((p) => !p.holdsConversation) ??
           candidates[0]);
       if (!match) return undefined;
@@ -329,6 +330,8 @@ export class ClaudeBackend implements AgentBackend {
       proc.kill(); // bounded memory growth: recycle after a number of turns
       return;
     }
+    // Decided now, so no continuation picks a process whose reset is on its way.
+    if (!keepsConversation) proc.holdsConversation = false;
     proc.startBetweenRuns(async () => {
       if (!(await this.#isWithinMemoryLimit(proc))) {
         proc.kill();
