@@ -190,6 +190,19 @@ export class AgentProcess {
     }
   }
 
+  /** Resolves once the process has exited (at once when it has), or after `withinMs` regardless. */
+  exited(withinMs: number): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, withinMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   kill(): void {
     if (this.#child?.pid !== undefined) killGroup(this.#child.pid);
     this.input.end();

@@ -70,6 +70,7 @@ export class ClaudeBackend implements AgentBackend {
   readonly #live = new Set<AgentProcess>();
   readonly #busy = new Set<AgentProcess>();
   readonly #reaper: NodeJS.Timeout;
+  readonly #homeRemovals = new Set<Promise<unknown>>();
 
   constructor(private readonly opts: ClaudeBackendOptions) {
     this.#spares = this.#newSpares();
@@ -160,9 +161,14 @@ export class ClaudeBackend implements AgentBackend {
   async close(): Promise<void> {
     clearInterval(this.#reaper);
     await this.#spares.close();
-    for (const p of [...this.#live, ...this.#busy]) p.kill();
+    const procs = [...this.#live, ...this.#busy];
+    for (const p of procs) p.kill();
     this.#live.clear();
     this.#busy.clear();
+    // A process killed mid-reset may still be writing its home: wait for it to be gone and
+    // for its home to be removed, so nothing writes under DATA_DIR once close resolves.
+    await Promise.all(procs.map((p) => p.exited(2000)));
+    await Promise.all(this.#homeRemovals);
   }
 
   /**
@@ -378,6 +384,12 @@ export class ClaudeBackend implements AgentBackend {
   #onDeath(p: AgentProcess): void {
     this.#live.delete(p);
     p.grant.revoke();
-    void removeAgentHome(p.home);
+    // After the exit: a process killed mid-write would otherwise refill the home being removed.
+    const removal = p
+      .exited(2000)
+      .then(() => removeAgentHome(p.home))
+      .catch(() => undefined);
+    this.#homeRemovals.add(removal);
+    void removal.finally(() => this.#homeRemovals.delete(removal));
   }
 }
