@@ -75,7 +75,12 @@ export async function benchRunHttpOverhead(): Promise<Record<string, number>> {
   }
 }
 
-function postJson(agent: Agent, url: string, headers: Record<string, string>, body: string): Promise<string> {
+export function postJson(
+  agent: Agent,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { benchFiles } from './files.ts';
 import { benchRunHttpOverhead } from './http-overhead.ts';
+import { benchPaced } from './paced.ts';
 import { benchStorage } from './storage.ts';
 import { benchStreamRelay } from './stream-relay.ts';
 import { benchWarmPool } from './warm-pool.ts';
@@ -12,6 +13,7 @@ import { benchWarmPool } from './warm-pool.ts';
  */
 const benches: Record<string, () => Promise<Record<string, number>>> = {
   warm_pool: benchWarmPool,
+  paced: benchPaced,
   stream_relay: benchStreamRelay,
   http_overhead: benchRunHttpOverhead,
   files: benchFiles,

@@ -81,6 +81,7 @@ export async function createDeps(
       maxLive: Math.max(c.POOL_SIZE, c.MAX_CONCURRENT_RUNS),
       liveMaxTurns: c.LIVE_PROCESS_MAX_TURNS,
       liveIdleMs: c.LIVE_PROCESS_IDLE_MS,
+      liveMaxRssBytes: c.LIVE_PROCESS_MAX_RSS_MB * 2 ** 20,
       defaultModel: c.CLAUDE_MODEL,
       passThroughEnv: agentPassThroughEnv(),
       modelAccess: (provider) =>

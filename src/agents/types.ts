@@ -25,6 +25,11 @@ export type AgentRunRequest = Pick<
   ownerRoot?: string;
   /** The agent session to continue (from the named session or an explicit resume); undefined starts fresh. */
   resumeSessionId?: string;
+  /**
+   * The caller may continue this run's conversation (a named session, a resumed one): the
+   * backend keeps it in the process after the run instead of resetting the process at once.
+   */
+  keepsConversation?: boolean;
 };
 
 export interface PoolState {

@@ -24,7 +24,8 @@ export const envSchema = z.object({
   RUN_TIMEOUT_MS: int(120_000, 1000),
   MAX_PROMPT_CHARS: int(200_000, 1),
   LIVE_PROCESS_MAX_TURNS: int(50, 1),
-  LIVE_PROCESS_IDLE_MS: int(300_000, 1000),
+  LIVE_PROCESS_IDLE_MS: int(10_000, 1000),
+  LIVE_PROCESS_MAX_RSS_MB: int(1024, 0),
   AGENT_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
   // Sandboxed agents' only way out is the server's egress proxy: any public address (open)
   // or only AGENT_EGRESS_ALLOW's domains and their subdomains (allowlist).

@@ -25,7 +25,10 @@ const variableMeaning: { readonly [K in VariableName]?: string } = {
   RUN_TIMEOUT_MS: 'default per-run timeout',
   MAX_PROMPT_CHARS: 'longest accepted prompt',
   LIVE_PROCESS_MAX_TURNS: 'turns before a live process is recycled',
-  LIVE_PROCESS_IDLE_MS: 'idle time before a live process is stopped',
+  LIVE_PROCESS_IDLE_MS:
+    'idle time before a live process beyond the POOL_SIZE most recently used is stopped (an idle server shrinks to the pool)',
+  LIVE_PROCESS_MAX_RSS_MB:
+    "a live process whose tree's resident memory exceeds this after a run is recycled (never during one); 0: no limit",
   AGENT_SANDBOX:
     'bwrap: sandbox every agent (required); auto: sandbox when bubblewrap and socat work, else unconfined for loopback unproxied callers only; none: unconfined',
   AGENT_EGRESS: "sandboxed agents' way out: open (any public address) or allowlist",

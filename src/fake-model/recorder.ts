@@ -16,6 +16,8 @@ export interface RecordedRequest {
   credentialDigests: Record<string, string>;
   body: unknown;
   receivedAt: string;
+  /** How long the fake model took to answer, by its own clock (set once the answer is sent). */
+  answerMs?: number;
 }
 
 const SECRET_HEADERS = new Set(['authorization', 'x-api-key', 'proxy-authorization', 'cookie']);
@@ -23,7 +25,13 @@ const SECRET_HEADERS = new Set(['authorization', 'x-api-key', 'proxy-authorizati
 export class RequestRecorder {
   #requests: RecordedRequest[] = [];
 
-  record(request: { method: string; url: string; headers: RecordedRequest['headers']; body: unknown }): void {
+  /** Keeps the request; the returned record is the kept one, so its answer time can be added. */
+  record(request: {
+    method: string;
+    url: string;
+    headers: RecordedRequest['headers'];
+    body: unknown;
+  }): RecordedRequest {
     const headers: RecordedRequest['headers'] = {};
     const credentialDigests: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) {
@@ -32,7 +40,7 @@ export class RequestRecorder {
       if (isSecret && typeof value === 'string')
         credentialDigests[name.toLowerCase()] = credentialDigest(value);
     }
-    this.#requests.push({
+    const recorded: RecordedRequest = {
       method: request.method,
       path: request.url.split('?')[0] ?? request.url,
       url: request.url,
@@ -40,7 +48,9 @@ export class RequestRecorder {
       credentialDigests,
       body: request.body ?? null,
       receivedAt: new Date().toISOString(),
-    });
+    };
+    this.#requests.push(recorded);
+    return recorded;
   }
 
   list(): RecordedRequest[] {

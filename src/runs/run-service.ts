@@ -320,6 +320,7 @@ export class RunService {
       jsonSchema: spec.jsonSchema,
       effort: spec.effort,
       resumeSessionId,
+      keepsConversation: spec.session !== undefined || resumeSessionId !== undefined,
       forkSession: spec.forkSession,
       userMemory: spec.userMemory,
       mcpServers: spec.mcpServers,

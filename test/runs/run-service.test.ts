@@ -90,7 +90,7 @@ describe('RunService with the real Claude Code binary and the fake model', () =>
     const servedBy = second.events.flatMap((e) =>
       e.event.type === 'status' && e.event.detail ? [e.event.detail] : [],
     );
-    assert.deepEqual(servedBy, ['live process'], 'the parked process served the second run');
+    assert.match(servedBy.join(), /^live process/, 'the parked process served the second run');
     assert.doesNotMatch(rec.result?.text ?? '', /alpha-7/);
     const sent = JSON.stringify(t.fake.requests().map((r) => r.body));
     assert.match(sent, /anything\?/, 'the second prompt reached the model');

@@ -54,9 +54,17 @@ export class AgentProcess {
   sessionId: string | undefined;
   turns = 0;
   lastUsedAt = Date.now();
+  /**
+   * The conversation of the last turn is in context and meant to stay (false as soon as a
+   * reset is decided): a later run may continue it in place.
+   */
+  holdsConversation = false;
   #costBaseline = 0;
   #isDead = false;
   #child: ChildProcess | undefined;
+  /** The work done between two runs (memory check, reset); false when it dropped the process. */
+  #betweenRuns: Promise<boolean> = Promise.resolve(true);
+  #isBetweenRunsDone = true;
 
   constructor(
     readonly id: string,
@@ -93,6 +101,7 @@ export class AgentProcess {
    */
   async *turn(prompt: string | undefined, signal: AbortSignal): AsyncGenerator<RunEvent> {
     this.lastUsedAt = Date.now();
+    this.holdsConversation = true;
     if (prompt !== undefined) this.input.push(userMessage(prompt));
     for (;;) {
       const next = await this.#nextOrAbort(signal);
@@ -128,6 +137,35 @@ export class AgentProcess {
     }
   }
 
+  /**
+   * Runs `work` now, between runs: `ready()` resolves with its outcome, and a run must not
+   * take the process before it has (the query's stream has one reader at a time).
+   */
+  startBetweenRuns(work: () => Promise<boolean>): void {
+    this.#isBetweenRunsDone = false;
+    this.#betweenRuns = work()
+      .catch(() => false)
+      .then((isOk) => {
+        this.#isBetweenRunsDone = true;
+        return isOk && this.isAlive;
+      });
+  }
+
+  /** Whether the between-runs work has finished (a run taking the process now waits for nothing). */
+  get isSettled(): boolean {
+    return this.#isBetweenRunsDone;
+  }
+
+  /** Resolves once the between-runs work is over: true if the process can serve a run. */
+  ready(): Promise<boolean> {
+    return this.#betweenRuns;
+  }
+
+  /** `/clear` with nobody waiting: run between runs, so the next one-shot run finds a clean process. */
+  async resetConversation(): Promise<boolean> {
+    return this.clear(new AbortController().signal);
+  }
+
   /** Starts a fresh conversation in this process (`/clear` answers with a zero-turn result, no model call). */
   async clear(signal: AbortSignal): Promise<boolean> {
     this.input.push(userMessage('/clear'));
@@ -144,11 +182,25 @@ export class AgentProcess {
       const msg = next.value as { type?: string; session_id?: string; total_cost_usd?: number };
       if (msg.type === 'result') {
         if (typeof msg.session_id === 'string') this.sessionId = msg.session_id;
+        this.holdsConversation = false;
         // /clear resets the process's running cost total.
         this.#costBaseline = typeof msg.total_cost_usd === 'number' ? msg.total_cost_usd : 0;
         return true;
       }
     }
+  }
+
+  /** Resolves once the process has exited (at once when it has), or after `withinMs` regardless. */
+  exited(withinMs: number): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, withinMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   kill(): void {

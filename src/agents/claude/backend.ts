@@ -18,6 +18,7 @@ import {
   setUserMemory,
   transcriptsDir,
 } from './environment.ts';
+import { treeRssBytes } from './process-memory.ts';
 import { isClaimable, reuseKeyOf } from './reuse-key.ts';
 import { SpareRegistry } from './spare-registry.ts';
 
@@ -28,7 +29,10 @@ export interface ClaudeBackendOptions {
   /** Most live processes parked for reuse at once. */
   maxLive: number;
   liveMaxTurns: number;
+  /** Idle time after which a live process beyond the `poolSize` most recently used is stopped. */
   liveIdleMs: number;
+  /** A live process whose tree holds more resident memory than this after a run is recycled; 0: no limit. */
+  liveMaxRssBytes: number;
   defaultModel: string;
   passThroughEnv: Record<string, string | undefined>;
   /**
@@ -47,11 +51,16 @@ export interface ClaudeBackendOptions {
 
 /**
  * Claude Code through the Agent SDK. A run is served, fastest first, by:
- * 1. a live process of the same owner and settings (one turn ≈ 100 ms): the same session
- *    continues in place, a fresh one starts after `/clear`;
+ * 1. a live process of the same owner and settings: the same session continues in place;
+ *    a one-shot run finds one whose conversation was already reset (`/clear`) when its
+ *    last run ended, so it pays only the model's own time;
  * 2. a pre-started spare claimed for the run's folder (saves the ~1 s start-up);
  * 3. a cold start, for what a claim cannot carry (replaced system prompt, schema, resume).
  * Every process runs in streaming-input mode, so after its run it can be parked for reuse.
+ * Between runs, never during one, a parked process is checked (tree RSS against
+ * `liveMaxRssBytes`) and, unless its conversation may be continued, reset. Processes beyond
+ * the `poolSize` most recently used are stopped after `liveIdleMs` idle, so an idle server
+ * shrinks back to the pool's footprint.
  */
 export class ClaudeBackend implements AgentBackend {
   readonly name = 'claude';
@@ -62,10 +71,12 @@ export class ClaudeBackend implements AgentBackend {
   readonly #live = new Set<AgentProcess>();
   readonly #busy = new Set<AgentProcess>();
   readonly #reaper: NodeJS.Timeout;
+  readonly #homeRemovals = new Set<Promise<unknown>>();
 
   constructor(private readonly opts: ClaudeBackendOptions) {
     this.#spares = this.#newSpares();
-    this.#reaper = setInterval(() => this.#reapIdle(), Math.min(30_000, opts.liveIdleMs));
+    // Often enough that a process outlives its idle time by at most a quarter of it.
+    this.#reaper = setInterval(() => this.#reapIdle(), Math.max(250, Math.min(5000, opts.liveIdleMs / 4)));
     this.#reaper.unref();
   }
 
@@ -111,8 +122,9 @@ export class ClaudeBackend implements AgentBackend {
   async *start(req: AgentRunRequest, signal: AbortSignal): AsyncGenerator<RunEvent> {
     const access = this.opts.modelAccess(req.provider ?? 'anthropic');
     const key = reuseKeyOf(req, access.defaultModel ?? this.opts.defaultModel, access);
-    let proc = await this.#reuse(req, key, signal);
-    let servedBy = 'live process';
+    const reused = await this.#reuse(req, key, signal);
+    let proc = reused?.proc;
+    let servedBy = reused?.servedBy ?? '';
     let isPromptQueued = false;
     if (!proc && !signal.aborted && isClaimable(req)) {
       proc = await this.#claim(req, key);
@@ -146,7 +158,7 @@ export class ClaudeBackend implements AgentBackend {
       else {
         // Nothing a prompt started may outlive its run in a process kept for the next one.
         if (this.opts.sandbox && proc.pid !== undefined) killSandboxStrays(proc.pid);
-        this.#park(proc);
+        this.#park(proc, req.keepsConversation === true);
       }
     }
   }
@@ -154,29 +166,62 @@ export class ClaudeBackend implements AgentBackend {
   async close(): Promise<void> {
     clearInterval(this.#reaper);
     await this.#spares.close();
-    for (const p of [...this.#live, ...this.#busy]) p.kill();
+    const procs = [...this.#live, ...this.#busy];
+    for (const p of procs) p.kill();
     this.#live.clear();
     this.#busy.clear();
+    // A process killed mid-reset may still be writing its home: wait for it to be gone and
+    // for its home to be removed, so nothing writes under DATA_DIR once close resolves.
+    await Promise.all(procs.map((p) => p.exited(2000)));
+    await Promise.all(this.#homeRemovals);
   }
 
-  async #reuse(req: AgentRunRequest, key: string, signal: AbortSignal): Promise<AgentProcess | undefined> {
+  /**
+   * A parked process for this run. A continuation takes the process holding its session; a
+   * one-shot run prefers one already reset (or resetting) after its last run, and only then
+   * clears a process that kept its conversation.
+   */
+  async #reuse(
+    req: AgentRunRequest,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<{ proc: AgentProcess; servedBy: string } | undefined> {
     if (req.forkSession) return undefined;
-    let match: AgentProcess | undefined;
-    for (const p of this.#live) {
-      if (p.reuseKey !== key || !p.isAlive) continue;
-      if (req.resumeSessionId !== undefined) {
-        if (p.sessionId === req.resumeSessionId) match = p;
-      } else {
-        match ??= p;
+    for (;;) {
+      const candidates = [...this.#live].filter((p) => p.reuseKey === key && p.isAlive);
+      const isContinuation = req.resumeSessionId !== undefined;
+      const match = isContinuation
+        ? candidates.find((p) => p.holdsConversation && p.sessionId === req.resumeSessionId)
+        : // Reset already, then resetting, then one that kept a conversation (cleared now).
+          (candidates.find((p) => p.isSettled && !p.holdsConversation) ??
+          candidates.find((p) => !p.holdsConversation) ??
+          candidates[0]);
+      if (!match) return undefined;
+      this.#live.delete(match);
+      const wasSettled = match.isSettled;
+      const wasReset = !match.holdsConversation;
+      if (!(await match.ready()) || signal.aborted) {
+        match.kill();
+        if (signal.aborted) return undefined;
+        continue; // dropped between runs (memory limit, reset failed): look again
       }
+      if (isContinuation) {
+        // A reset in flight when this run chose the process would have ended the session.
+        if (!match.holdsConversation || match.sessionId !== req.resumeSessionId) {
+          this.#live.add(match);
+          return undefined;
+        }
+        return { proc: match, servedBy: 'live process, same session' };
+      }
+      if (match.holdsConversation && !(await match.clear(signal))) {
+        match.kill();
+        if (signal.aborted) return undefined;
+        continue;
+      }
+      const servedBy =
+        wasReset && wasSettled ? 'live process, reset before the run' : 'live process, reset on arrival';
+      return { proc: match, servedBy };
     }
-    if (!match) return undefined;
-    this.#live.delete(match);
-    if (req.resumeSessionId === undefined && !(await match.clear(signal))) {
-      match.kill();
-      return undefined;
-    }
-    return match;
   }
 
   async #claim(req: AgentRunRequest, key: string): Promise<AgentProcess | undefined> {
@@ -286,12 +331,28 @@ export class ClaudeBackend implements AgentBackend {
     };
   }
 
-  #park(proc: AgentProcess): void {
+  /**
+   * Parks a process after its run and starts its between-runs work at once, off the next
+   * run's path: the memory check, then the reset unless its conversation may be continued.
+   */
+  #park(proc: AgentProcess, keepsConversation: boolean): void {
     const isStale = this.#generationOf.get(proc) !== this.#generation;
     if (isStale || proc.turns >= this.opts.liveMaxTurns || this.opts.maxLive === 0) {
       proc.kill(); // bounded memory growth: recycle after a number of turns
       return;
     }
+    // Decided now, so no continuation picks a process whose reset is on its way.
+    if (!keepsConversation) proc.holdsConversation = false;
+    proc.startBetweenRuns(async () => {
+      if (!(await this.#isWithinMemoryLimit(proc))) {
+        proc.kill();
+        return false;
+      }
+      if (keepsConversation) return true;
+      if (await proc.resetConversation()) return true;
+      proc.kill();
+      return false;
+    });
     this.#live.add(proc);
     while (this.#live.size > this.opts.maxLive) {
       const oldest = [...this.#live].sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
@@ -301,9 +362,23 @@ export class ClaudeBackend implements AgentBackend {
     }
   }
 
+  async #isWithinMemoryLimit(proc: AgentProcess): Promise<boolean> {
+    const limit = this.opts.liveMaxRssBytes;
+    if (limit <= 0 || proc.pid === undefined) return true;
+    const rssBytes = await treeRssBytes(proc.pid);
+    if (rssBytes <= limit) return true;
+    this.opts.logger.info(
+      { agent: proc.id, rssMb: Math.round(rssBytes / 2 ** 20), limitMb: Math.round(limit / 2 ** 20) },
+      'live agent process past its memory limit; recycling it between runs',
+    );
+    return false;
+  }
+
+  /** Keeps the `poolSize` most recently used live processes; stops the others once idle. */
   #reapIdle(): void {
     const now = Date.now();
-    for (const p of this.#live) {
+    const byRecency = [...this.#live].sort((a, b) => b.lastUsedAt - a.lastUsedAt);
+    for (const p of byRecency.slice(this.opts.poolSize)) {
       if (now - p.lastUsedAt > this.opts.liveIdleMs) {
         this.#live.delete(p);
         p.kill();
@@ -314,6 +389,12 @@ export class ClaudeBackend implements AgentBackend {
   #onDeath(p: AgentProcess): void {
     this.#live.delete(p);
     p.grant.revoke();
-    void removeAgentHome(p.home);
+    // After the exit: a process killed mid-write would otherwise refill the home being removed.
+    const removal = p
+      .exited(2000)
+      .then(() => removeAgentHome(p.home))
+      .catch(() => undefined);
+    this.#homeRemovals.add(removal);
+    void removal.finally(() => this.#homeRemovals.delete(removal));
   }
 }
