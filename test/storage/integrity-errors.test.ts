@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -44,6 +45,24 @@ describe('storage integrity headers, errors and listing edge cases', () => {
   after(async () => {
     s3.destroy();
     await app.close();
+  });
+
+  it('an Expect other than 100-continue is ignored, as S3 does (Node alone would answer 417)', async () => {
+    const url = new URL(`${app.url}/storage/private/expect.txt`);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        url,
+        { method: 'PUT', headers: { ...auth, expect: '200', 'content-length': '3' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end('abc');
+    });
+    assert.equal(status, 200);
+    assert.equal(await (await fetch(url, { headers: auth })).text(), 'abc');
   });
 
   it('Content-MD5 that is not 16 bytes of base64 is InvalidDigest; a wrong one is BadDigest', async () => {
