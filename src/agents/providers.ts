@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.ts';
+import type { ModelProvider } from '../engine/spec.ts';
 import { AppError } from '../errors.ts';
-import type { ModelProvider } from '../runs/spec.ts';
 import type { ModelAccess } from './claude/environment.ts';
 
 /**

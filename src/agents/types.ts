@@ -1,7 +1,9 @@
-import type { RunEvent } from '../runs/events.ts';
-import type { RunSpec } from '../runs/spec.ts';
+import type { RunEvent } from '../engine/events.ts';
+import type { PoolState } from '../engine/port.ts';
+import type { RunSpec } from '../engine/spec.ts';
 
-export type { Effort, ModelProvider } from '../runs/spec.ts';
+export type { PoolState } from '../engine/port.ts';
+export type { Effort, ModelProvider } from '../engine/spec.ts';
 
 /** What a backend needs to run one prompt: the run's spec, resolved by the RunService. */
 export type AgentRunRequest = Pick<
@@ -26,17 +28,6 @@ export type AgentRunRequest = Pick<
   /** The agent session to continue (from the named session or an explicit resume); undefined starts fresh. */
   resumeSessionId?: string;
 };
-
-export interface PoolState {
-  size: number;
-  idle: number;
-  busy: number;
-  warming: number;
-  /** Live processes parked for reuse by a later run of the same owner and settings. */
-  live: number;
-  /** Consecutive failed spare starts (the agent binary cannot start, say); 0 when fine. */
-  startFailures: number;
-}
 
 /**
  * An agent implementation. `start` yields the run's events and ends after exactly one

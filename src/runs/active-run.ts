@@ -1,20 +1,6 @@
-import type { RunEvent, RunResult, RunStatus, StoredEvent } from './events.ts';
-import type { RunSpec } from './spec.ts';
-
-export interface RunRecord {
-  id: string;
-  owner: string;
-  workspace: string;
-  status: RunStatus;
-  spec: RunSpec;
-  result: RunResult | undefined;
-  error: string | undefined;
-  createdAt: number;
-  startedAt: number | undefined;
-  finishedAt: number | undefined;
-  /** The sandbox the agent ran under (`bwrap` or `none`). */
-  sandbox?: string;
-}
+import type { RunEvent, RunStatus, StoredEvent } from '../engine/events.ts';
+import type { RunRecord } from '../engine/record.ts';
+import type { RunSpec } from '../engine/spec.ts';
 
 /** A run the engine holds in memory from submit until it finishes: its events fan out live from here. */
 export class ActiveRun {

@@ -1,9 +1,9 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../db/open.ts';
 import type { RunsTable } from '../db/schema.ts';
-import type { RunRecord } from './active-run.ts';
-import type { RunEvent, RunResult, RunStatus, StoredEvent } from './events.ts';
-import type { RunSpec } from './spec.ts';
+import type { RunEvent, RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
+import type { RunRecord } from '../engine/record.ts';
+import type { RunSpec } from '../engine/spec.ts';
 
 type RunRow = Selectable<RunsTable>;
 

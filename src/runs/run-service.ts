@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AgentBackend, AgentRunRequest } from '../agents/types.ts';
+import type { RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
+import { ZERO_USAGE } from '../engine/events.ts';
+import type { RunRecord } from '../engine/record.ts';
+import type { RunSpec } from '../engine/spec.ts';
 import { AppError } from '../errors.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
-import { ActiveRun, type RunRecord } from './active-run.ts';
-import type { RunResult, RunStatus, StoredEvent } from './events.ts';
-import { ZERO_USAGE } from './events.ts';
+import { ActiveRun } from './active-run.ts';
 import type { RunRepository } from './repository.ts';
-import type { RunSpec } from './spec.ts';
 
 export interface RunServiceOptions {
   backend: AgentBackend;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { RunSpec } from '../../src/runs/spec.ts';
+import type { RunSpec } from '../../src/engine/spec.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { skipWithout } from '../helpers/system-parts.ts';
 

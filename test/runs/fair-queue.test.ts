@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { RunSpec } from '../../src/engine/spec.ts';
 import type { ActiveRun } from '../../src/runs/active-run.ts';
-import type { RunSpec } from '../../src/runs/spec.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { RunSpec } from '../../src/engine/spec.ts';
 import { AppError } from '../../src/errors.ts';
-import type { RunSpec } from '../../src/runs/spec.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { agentProcessesUnder, waitForNoAgentProcesses } from '../helpers/processes.ts';
 

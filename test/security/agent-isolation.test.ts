@@ -5,8 +5,8 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isPublicAddress, NetGuard } from '../../src/browser/net-guard.ts';
+import type { RunEvent } from '../../src/engine/events.ts';
 import { credentialDigest } from '../../src/fake-model/recorder.ts';
-import type { RunEvent } from '../../src/runs/events.ts';
 import { claudeCodeApiSurface } from '../../src/surfaces/claude-code-api/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { skipWithout } from '../helpers/system-parts.ts';

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppDeps } from '../../deps.ts';
+import type { RunSpec } from '../../engine/spec.ts';
 import { clientGoneSignal } from '../../http/client-gone.ts';
-import type { RunSpec } from '../../runs/spec.ts';
 import { callerOf } from './caller.ts';
 import { parseOrThrow } from './request-body.ts';
 import type { UserMemoryStore } from './user-memory.ts';

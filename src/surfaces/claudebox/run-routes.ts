@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../../app.ts';
+import type { StoredEvent } from '../../engine/events.ts';
 import { AppError } from '../../errors.ts';
 import { clientGoneSignal } from '../../http/client-gone.ts';
-import type { StoredEvent } from '../../runs/events.ts';
 import { claudeboxWorkspace, principalOf } from './auth.ts';
 import type { ClaudeboxInstance } from './instances.ts';
 import type { RecentRuns } from './recent-runs.ts';

@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../app.ts';
 import type { Principal } from '../../auth/principal.ts';
+import type { RunSpec } from '../../engine/spec.ts';
 import type { AppError } from '../../errors.ts';
 import { authenticatedCaller } from '../../http/auth-first.ts';
 import { clientGoneSignal } from '../../http/client-gone.ts';
 import type { ActiveRun } from '../../runs/active-run.ts';
-import type { RunSpec } from '../../runs/spec.ts';
 import { engineWorkspace } from '../claudebox/auth.ts';
 import { SESSION_KIND } from '../claudebox/run-request.ts';
 import { callerOf } from './auth.ts';

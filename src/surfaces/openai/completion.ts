@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { AppDeps } from '../../app.ts';
+import type { Usage } from '../../engine/events.ts';
 import { AppError } from '../../errors.ts';
 import { SseWriter } from '../../http/sse.ts';
 import type { ActiveRun } from '../../runs/active-run.ts';
-import type { Usage } from '../../runs/events.ts';
 import { renderOpenAiError, runFailure } from './errors.ts';
 
 /** What every chunk and completion of one response repeats. */
