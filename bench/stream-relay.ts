@@ -7,9 +7,9 @@ import { buildAgentEnv } from '../src/agents/claude/environment.ts';
 import { buildApp } from '../src/app.ts';
 import { agentPassThroughEnv, ConfigSource } from '../src/config/index.ts';
 import { closeDeps, createDeps } from '../src/deps.ts';
+import type { RunEngine } from '../src/engine/port.ts';
 import { startFakeModel } from '../src/fake-model/server.ts';
 import { createLogger } from '../src/logger.ts';
-import type { RunService } from '../src/runs/run-service.ts';
 import { openAiSurface } from '../src/surfaces/openai/index.ts';
 import { makeTempDir } from '../test/helpers/temp.ts';
 import { percentile } from './stats.ts';
@@ -57,10 +57,10 @@ export async function benchStreamRelay(): Promise<Record<string, number>> {
     const relayOnly: number[] = [];
     const direct: number[] = [];
     // One untimed round each warms the live process and the JIT.
-    await throughServer(client, proxy, deps.runs);
+    await throughServer(client, proxy, deps.engine);
     await throughSdk(cwd, env, proxy);
     for (let i = 0; i < ROUNDS; i++) {
-      const samples = await throughServer(client, proxy, deps.runs);
+      const samples = await throughServer(client, proxy, deps.engine);
       relayed.push(...samples.fromModel);
       relayOnly.push(...samples.fromEngine);
       direct.push(...(await throughSdk(cwd, env, proxy)));
@@ -88,11 +88,7 @@ interface RelaySamples {
   fromEngine: number[];
 }
 
-async function throughServer(
-  client: OpenAI,
-  proxy: TokenClockProxy,
-  runs: RunService,
-): Promise<RelaySamples> {
+async function throughServer(client: OpenAI, proxy: TokenClockProxy, runs: RunEngine): Promise<RelaySamples> {
   proxy.reset();
   const receivedAt = new Map<number, number>();
   const engineAt = new Map<number, number>();
@@ -102,10 +98,10 @@ async function throughServer(
     messages: [{ role: 'user', content: `[[words:${WORDS}]]` }],
   });
   // The run exists once the response has started; its live events carry the engine's clock.
-  const run = runs.activeRuns()[0];
+  const [run] = await runs.list({ state: 'active' });
   const watching = (async () => {
     if (!run) return;
-    for await (const { event } of runs.subscribe(run.id)) {
+    for await (const { event } of runs.events(run.id)) {
       if (event.type === 'text_delta') noteWords(event.text, engineAt);
     }
   })();

@@ -19,13 +19,13 @@ export async function benchWarmPool(): Promise<Record<string, number>> {
     const warm: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const t0 = performance.now();
-      const run = await t.deps.runs.submit({
+      const run = await t.deps.engine.submit({
         owner: 'bench',
         workspace: 'bench/warm',
         prompt: `hello ${i}`,
         onBusy: 'wait',
       });
-      const rec = await run.done;
+      const rec = await t.deps.engine.wait(run.id);
       if (rec.status !== 'succeeded') throw new Error(`warm run failed: ${rec.error}`);
       warm.push(performance.now() - t0);
     }

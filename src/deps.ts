@@ -16,21 +16,20 @@ import { AgentGateway } from './egress/agent-gateway.ts';
 import { ModelRelay } from './egress/model-relay.ts';
 import { AppError } from './errors.ts';
 import { isProxiedCaller } from './http/caller-context.ts';
+import type { AppDeps } from './http/surface.ts';
 import { applySeccompPath, type SandboxPolicy, sandboxUnavailableReason } from './process/sandbox.ts';
+import { EmbeddedRunEngine } from './runs/engine.ts';
 import { RunRepository } from './runs/repository.ts';
-import { RunService } from './runs/run-service.ts';
 import { SessionStore } from './sessions/store.ts';
 import { WorkspaceFs } from './workspaces/workspace-fs.ts';
 
-/** Everything the HTTP layer needs, passed in: tests build the same graph with temp parts. */
-export interface AppDeps {
-  config: ConfigSource;
+/**
+ * The server's object graph: what surfaces get (`AppDeps`, interfaces only) plus what only
+ * the server's lifecycle and tests touch (the concrete engine, backend, store, gateway).
+ */
+export interface ServerDeps extends AppDeps {
   db: Db;
-  logger: Logger;
-  keys: KeyStore;
-  workspaces: WorkspaceFs;
-  sessions: SessionStore;
-  runs: RunService;
+  engine: EmbeddedRunEngine;
   backend: AgentBackend;
   modelAuth: ModelAuth;
   sandbox: SandboxDecision;
@@ -47,7 +46,7 @@ export async function createDeps(
     /** Which addresses agents' egress treats as public (tests name a local stand-in). */
     agentNetGuard?: NetGuard;
   } = {},
-): Promise<AppDeps> {
+): Promise<ServerDeps> {
   const c = config.current();
   prepareDataDir(c.DATA_DIR);
   const db = await openDatabase(c.DATA_DIR);
@@ -94,7 +93,7 @@ export async function createDeps(
       ...(sandbox.policy ? { sandbox: sandbox.policy } : {}),
     });
   modelAuth.onChange(() => void backend.recycle());
-  const runs = new RunService({
+  const engine = new EmbeddedRunEngine({
     backend,
     repository: new RunRepository(db),
     sessions,
@@ -104,10 +103,27 @@ export async function createDeps(
     maxQueuedRuns: c.MAX_QUEUED_RUNS,
     maxQueuedRunsPerOwner: c.MAX_QUEUED_RUNS_PER_OWNER,
     defaultTimeoutMs: c.RUN_TIMEOUT_MS,
-    sandbox: sandbox.name,
+    sandbox: {
+      name: sandbox.name,
+      isLoopbackOnly: sandbox.isLoopbackOnly,
+      ...(sandbox.reason ? { reason: sandbox.reason } : {}),
+    },
     ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),
   });
-  return { config, db, logger, keys, workspaces, sessions, runs, backend, modelAuth, sandbox, agentGateway };
+  return {
+    config,
+    db,
+    logger,
+    keys,
+    workspaces,
+    sessions,
+    engine,
+    backend,
+    modelAuth,
+    model: modelAuth,
+    sandbox,
+    agentGateway,
+  };
 }
 
 /** How agents are confined here, decided once at start-up. */
@@ -169,8 +185,8 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Orderly stop: no new runs, running ones cancelled (their processes killed), then the store closed. */
-export async function closeDeps(deps: AppDeps): Promise<void> {
-  await deps.runs.drain();
+export async function closeDeps(deps: ServerDeps): Promise<void> {
+  await deps.engine.drain();
   await deps.backend.close();
   await deps.agentGateway.close();
   await deps.db.destroy();

@@ -1,17 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type Surface } from '../../src/app.ts';
+import { buildApp } from '../../src/app.ts';
 import type { NetGuard } from '../../src/browser/net-guard.ts';
 import { ConfigSource } from '../../src/config/index.ts';
-import { type AppDeps, closeDeps, createDeps } from '../../src/deps.ts';
+import { closeDeps, createDeps, type ServerDeps } from '../../src/deps.ts';
 import { type FakeModel, startFakeModel } from '../../src/fake-model/server.ts';
+import type { Surface } from '../../src/http/surface.ts';
 import { createLogger } from '../../src/logger.ts';
 import { makeTempDir } from './temp.ts';
 
 export interface TestApp {
   url: string;
   app: FastifyInstance;
-  deps: AppDeps;
+  deps: ServerDeps;
   dataDir: string;
   /** The fake model the agents talk to (its /_requests shows what they sent). */
   fake: FakeModel;
@@ -47,7 +48,7 @@ export async function startTestApp(opts: {
     fakeModelUrl: fake.url,
     ...(opts.agentNetGuard ? { agentNetGuard: opts.agentNetGuard } : {}),
   });
-  await deps.runs.recover();
+  await deps.engine.recover();
   void deps.backend.warm();
   const app = await buildApp(deps, opts.surfaces);
   await app.listen({ port: 0, host: '127.0.0.1' });

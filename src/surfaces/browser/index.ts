@@ -1,7 +1,7 @@
-import type { Surface } from '../../app.ts';
 import { BrowserService, type BrowserServiceOptions } from '../../browser/service.ts';
 import { authenticateBodies } from '../../http/auth-first.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
+import type { Surface } from '../../http/surface.ts';
 import { requireBrowserAuth } from './auth.ts';
 import { registerMcpRoutes } from './mcp.ts';
 import { renderBrowserError } from './render.ts';

@@ -4,12 +4,12 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
 import { atomicActions } from '../../browser/actions/registry.ts';
 import type { ActionResult } from '../../browser/run-action.ts';
 import { scriptParams } from '../../browser/script.ts';
 import type { BrowserService } from '../../browser/service.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
 import { browserOwnerOf, requireBrowserAuth } from './auth.ts';
 import { PREFIX } from './routes.ts';
 

@@ -8,8 +8,8 @@ import {
 } from '../../auth/oauth-pkce.ts';
 import type { OAuthCredentialStore } from '../../auth/oauth-store.ts';
 import type { Config } from '../../config/index.ts';
-import type { AppDeps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
 import { callerOf } from './caller.ts';
 import { parseOrThrow } from './request-body.ts';
 
@@ -53,7 +53,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: AppDeps, store:
   };
 
   scope.get('/auth/status', async () => {
-    const method = deps.modelAuth.method();
+    const method = deps.model.method();
     const tokens = store.tokens;
     return {
       authenticated: method !== 'none',

@@ -1,6 +1,6 @@
-import type { Surface } from '../../app.ts';
 import { OAuthCredentialStore } from '../../auth/oauth-store.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
+import type { Surface } from '../../http/surface.ts';
 import { oauthClientOf, registerAuthRoutes } from './auth-routes.ts';
 import { requireCaller } from './caller.ts';
 import { useClaudeCodeApiErrors } from './errors.ts';
@@ -22,7 +22,7 @@ export const claudeCodeApiSurface: Surface = async (scope, deps) => {
   const store = new OAuthCredentialStore(
     c.DATA_DIR,
     () => oauthClientOf(deps.config.current()),
-    (token) => deps.modelAuth.setOAuthToken(token),
+    (token) => deps.model.setOAuthToken(token),
     deps.logger,
   );
   await store.load();

@@ -1,6 +1,6 @@
-import { isProviderConfigured, ZAI_DEFAULT_MODEL, ZAI_FAMILY_MODELS } from '../../agents/providers.ts';
 import { type Principal, servicePrincipal } from '../../auth/principal.ts';
 import type { Config } from '../../config/index.ts';
+import { isProviderConfigured, ZAI_DEFAULT_MODEL, ZAI_FAMILY_MODELS } from '../../engine/providers.ts';
 import type { ModelProvider } from '../../engine/spec.ts';
 
 /** Config variables that hold a claudebox instance's bearer tokens. */

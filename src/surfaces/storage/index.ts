@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Surface } from '../../app.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { limitAnonymousBodies } from '../../http/auth-first.ts';
 import { prepareErrorReply, toAppError } from '../../http/errors.ts';
 import { passBodiesAsStreams } from '../../http/json-body.ts';
+import type { Surface } from '../../http/surface.ts';
 import { type Clock, systemClock } from '../../storage/clock.ts';
 import { MultipartUploads } from '../../storage/multipart.ts';
 import { ObjectStore } from '../../storage/object-store.ts';
