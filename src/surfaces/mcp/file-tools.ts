@@ -4,10 +4,10 @@ import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
+import { jsonText, toolCall } from '../../mcp/tool-result.ts';
 import { deleteWorkspaceFile, openWorkspaceFile, writeWorkspaceFile } from '../../workspaces/file-streams.ts';
 import { userRoot } from '../../workspaces/owners.ts';
 import { engineWorkspace } from '../claudebox/auth.ts';
-import { jsonText, toolCall } from './tool-result.ts';
 
 /**
  * A tool result travels in one JSON-RPC message, held in memory on both sides: reads are

@@ -1,10 +1,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Principal } from '../../auth/principal.ts';
 import type { AppDeps } from '../../http/surface.ts';
+import { toolCall } from '../../mcp/tool-result.ts';
 import type { ClaudeboxInstance } from '../claudebox/instances.ts';
 import { runOptionsShape, toRunSpec } from '../claudebox/run-request.ts';
 import { progressMessageOf, renderResult } from '../claudebox/run-response.ts';
-import { toolCall } from './tool-result.ts';
 
 /** Streamed text is batched into progress notifications no more often than this. */
 const PROGRESS_EVERY_MS = 200;
