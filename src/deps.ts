@@ -7,6 +7,8 @@ import { ModelAuth } from './agents/model-auth.ts';
 import { providerAccess } from './agents/providers.ts';
 import type { AgentBackend } from './agents/types.ts';
 import { KeyStore } from './auth/key-store.ts';
+import { oauthClientOf } from './auth/oauth-pkce.ts';
+import { OAuthCredentialStore } from './auth/oauth-store.ts';
 import { defaultNetGuard, type NetGuard } from './browser/net-guard.ts';
 import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
 import { prepareDataDir } from './data-dir.ts';
@@ -34,6 +36,7 @@ export interface ServerDeps extends AppDeps {
   modelAuth: ModelAuth;
   sandbox: SandboxDecision;
   agentGateway: AgentGateway;
+  oauth: OAuthCredentialStore;
 }
 
 /** Wires the engine from config: the one place the object graph is built, for the server and tests alike. */
@@ -93,6 +96,14 @@ export async function createDeps(
       ...(sandbox.policy ? { sandbox: sandbox.policy } : {}),
     });
   modelAuth.onChange(() => void backend.recycle());
+  // The subscription login a previous POST /auth/exchange stored: handed to the agents, refreshed before expiry.
+  const oauth = new OAuthCredentialStore(
+    c.DATA_DIR,
+    () => oauthClientOf(config.current()),
+    (token) => modelAuth.setOAuthToken(token),
+    logger,
+  );
+  await oauth.load();
   const engine = new EmbeddedRunEngine({
     backend,
     repository: new RunRepository(db),
@@ -123,6 +134,7 @@ export async function createDeps(
     model: modelAuth,
     sandbox,
     agentGateway,
+    oauth,
   };
 }
 
@@ -187,6 +199,7 @@ export function isLoopbackHost(host: string): boolean {
 /** Orderly stop: no new runs, running ones cancelled (their processes killed), then the store closed. */
 export async function closeDeps(deps: ServerDeps): Promise<void> {
   await deps.engine.drain();
+  deps.oauth.close();
   await deps.backend.close();
   await deps.agentGateway.close();
   await deps.db.destroy();

@@ -1,19 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { KeyStore } from '../auth/key-store.ts';
+import type { OAuthTokens } from '../auth/oauth-pkce.ts';
 import type { ConfigSource } from '../config/index.ts';
 import type { RunEngine } from '../engine/port.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 
-/**
- * The server's model login as a surface sees it: how agents reach the model, and the one
- * act a surface may do on it (an admin's OAuth login replaces the token).
- */
+/** How agents reach the model, as /health and /auth/status report it. */
 export interface ModelLogin {
   method(): 'fake' | 'api_key' | 'oauth' | 'none';
   readonly isFake: boolean;
-  setOAuthToken(token: string | undefined): void;
+}
+
+/**
+ * The server's Claude subscription login (stored, refreshed before expiry, handed to the
+ * agents by the composition root): a surface may see whether it exists and store a new one.
+ */
+export interface OAuthLogin {
+  readonly tokens: Pick<OAuthTokens, 'expiresAt'> | undefined;
+  save(tokens: OAuthTokens): Promise<void>;
 }
 
 /**
@@ -29,6 +35,7 @@ export interface AppDeps {
   sessions: SessionStore;
   engine: RunEngine;
   model: ModelLogin;
+  oauth: OAuthLogin;
 }
 
 /** Each surface is one Fastify plugin that registers its own routes. */
