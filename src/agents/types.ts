@@ -5,7 +5,7 @@ import type { RunSpec } from '../engine/spec.ts';
 export type { PoolState } from '../engine/port.ts';
 export type { Effort, ModelProvider } from '../engine/spec.ts';
 
-/** What a backend needs to run one prompt: the run's spec, resolved by the RunService. */
+/** What a backend needs to run one prompt: the run's spec, resolved by the run engine. */
 export type AgentRunRequest = Pick<
   RunSpec,
   | 'owner'

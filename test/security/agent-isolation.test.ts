@@ -273,7 +273,7 @@ describe('the bind-source race', { skip: skipWithout('bubblewrap'), timeout: 120
   after(async () => t?.close());
 
   /**
-   * The workspace check happened (RunService); then the agent that can write the parent
+   * The workspace check happened (the run engine); then the agent that can write the parent
    * swaps the workspace for a symlink before the sandbox mounts it. The backend is handed
    * the swapped path directly, as it would be after losing that race.
    */
