@@ -130,6 +130,19 @@ describe('RunEngine (embedded) with the real Claude Code binary and the fake mod
     );
   });
 
+  test('two callers asking for one free workspace together: exactly one gets it, the other conflict', async () => {
+    const ws = 'users/alice/race';
+    const both = await Promise.allSettled([
+      t.deps.engine.submit(spec({ workspace: ws, prompt: 'one', onBusy: 'conflict' })),
+      t.deps.engine.submit(spec({ workspace: ws, prompt: 'two', onBusy: 'conflict' })),
+    ]);
+    const started = both.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const refused = both.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    assert.equal(started.length, 1, 'one run got the workspace');
+    assert.ok(refused[0] instanceof AppError && refused[0].code === 'conflict', 'the other was refused');
+    for (const run of started) assert.equal((await t.deps.engine.wait(run.id)).status, 'succeeded');
+  });
+
   test('the agent environment holds no gateway secret', async () => {
     const secrets = {
       API_KEYS: 'sk-gateway-secret-1',
