@@ -10,6 +10,7 @@ import { KeyStore } from './auth/key-store.ts';
 import { oauthClientOf } from './auth/oauth-pkce.ts';
 import { OAuthCredentialStore } from './auth/oauth-store.ts';
 import { defaultNetGuard, type NetGuard } from './browser/net-guard.ts';
+import { BrowserService, type BrowserServiceOptions } from './browser/service.ts';
 import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { type Db, openDatabase } from './db/open.ts';
@@ -23,6 +24,7 @@ import { applySeccompPath, type SandboxPolicy, sandboxUnavailableReason } from '
 import { EmbeddedRunEngine } from './runs/engine.ts';
 import { RunRepository } from './runs/repository.ts';
 import { SessionStore } from './sessions/store.ts';
+import { createStorageService, type StorageOptions, type StorageService } from './storage/service.ts';
 import { WorkspaceFs } from './workspaces/workspace-fs.ts';
 
 /**
@@ -37,6 +39,7 @@ export interface ServerDeps extends AppDeps {
   sandbox: SandboxDecision;
   agentGateway: AgentGateway;
   oauth: OAuthCredentialStore;
+  storage: StorageService;
 }
 
 /** Wires the engine from config: the one place the object graph is built, for the server and tests alike. */
@@ -48,6 +51,10 @@ export async function createDeps(
     backend?: AgentBackend;
     /** Which addresses agents' egress treats as public (tests name a local stand-in). */
     agentNetGuard?: NetGuard;
+    /** The browser service's test options (e.g. the address rule). */
+    browser?: BrowserServiceOptions;
+    /** The object store's clock and lock limits (tests move time). */
+    storage?: StorageOptions;
   } = {},
 ): Promise<ServerDeps> {
   const c = config.current();
@@ -104,6 +111,8 @@ export async function createDeps(
     logger,
   );
   await oauth.load();
+  const browser = new BrowserService(() => config.current(), logger, opts.browser);
+  const storage = createStorageService(() => config.current(), logger, opts.storage);
   const engine = new EmbeddedRunEngine({
     backend,
     repository: new RunRepository(db),
@@ -135,6 +144,8 @@ export async function createDeps(
     sandbox,
     agentGateway,
     oauth,
+    browser,
+    storage,
   };
 }
 
@@ -200,6 +211,8 @@ export function isLoopbackHost(host: string): boolean {
 export async function closeDeps(deps: ServerDeps): Promise<void> {
   await deps.engine.drain();
   deps.oauth.close();
+  deps.storage.close();
+  await deps.browser.close();
   await deps.backend.close();
   await deps.agentGateway.close();
   await deps.db.destroy();

@@ -2,9 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { KeyStore } from '../auth/key-store.ts';
 import type { OAuthTokens } from '../auth/oauth-pkce.ts';
+import type { BrowserService } from '../browser/service.ts';
 import type { ConfigSource } from '../config/index.ts';
 import type { RunEngine } from '../engine/port.ts';
 import type { SessionStore } from '../sessions/store.ts';
+import type { StorageService } from '../storage/service.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 
 /** How agents reach the model, as /health and /auth/status report it. */
@@ -36,6 +38,10 @@ export interface AppDeps {
   engine: RunEngine;
   model: ModelLogin;
   oauth: OAuthLogin;
+  /** The browser replicas behind /stealthy-auto-browse (Chromium starts on first use). */
+  browser: BrowserService;
+  /** The object store behind /storage. */
+  storage: Pick<StorageService, 'store' | 'uploads'>;
 }
 
 /** Each surface is one Fastify plugin that registers its own routes. */
