@@ -44,8 +44,13 @@ export async function benchRunHttpOverhead(): Promise<Record<string, number>> {
   };
   const direct = async (prompt: string): Promise<number> => {
     const t0 = performance.now();
-    const run = await deps.runs.submit({ owner: 'bench', workspace: 'users/bench', prompt, onBusy: 'wait' });
-    const rec = await run.done;
+    const run = await deps.engine.submit({
+      owner: 'bench',
+      workspace: 'users/bench',
+      prompt,
+      onBusy: 'wait',
+    });
+    const rec = await deps.engine.wait(run.id);
     if (rec.status !== 'succeeded') throw new Error(`bench run failed: ${rec.error}`);
     return performance.now() - t0;
   };

@@ -2,15 +2,16 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ClaudeBackend } from '../src/agents/claude/backend.ts';
-import { buildApp, type Surface } from '../src/app.ts';
+import { buildApp } from '../src/app.ts';
 import { defaultNetGuard } from '../src/browser/net-guard.ts';
 import { agentPassThroughEnv, ConfigSource } from '../src/config/index.ts';
-import { type AppDeps, closeDeps, createDeps } from '../src/deps.ts';
+import { closeDeps, createDeps, type ServerDeps } from '../src/deps.ts';
 import { AgentEgress } from '../src/egress/agent-egress.ts';
 import { AgentGateway } from '../src/egress/agent-gateway.ts';
 import { ModelRelay } from '../src/egress/model-relay.ts';
+import type { RunStatus } from '../src/engine/events.ts';
+import type { Surface } from '../src/http/surface.ts';
 import { createLogger } from '../src/logger.ts';
-import type { RunStatus } from '../src/runs/events.ts';
 import { makeTempDir } from '../test/helpers/temp.ts';
 
 /**
@@ -26,7 +27,7 @@ export type Setup = 'isolated' | 'relay' | 'direct';
 
 export interface BenchServer {
   setup: Setup;
-  deps: AppDeps;
+  deps: ServerDeps;
   app: FastifyInstance;
   url: string;
   dataDir: string;
@@ -109,23 +110,24 @@ export async function startBenchServer(
 
 /** Submits one run to the engine and waits for it; throws unless it succeeded. */
 export async function runOnce(
-  deps: AppDeps,
+  deps: ServerDeps,
   spec: { owner?: string; workspace: string; prompt: string; session?: string },
 ): Promise<{ ms: number; servedBy: string[]; status: RunStatus }> {
   const t0 = performance.now();
-  const run = await deps.runs.submit({
+  const run = await deps.engine.submit({
     owner: spec.owner ?? 'bench',
     workspace: spec.workspace,
     prompt: spec.prompt,
     onBusy: 'wait',
     ...(spec.session ? { session: { kind: 'bench', name: spec.session, mode: 'continue' as const } } : {}),
   });
-  const rec = await run.done;
+  const rec = await deps.engine.wait(run.id);
   const ms = performance.now() - t0;
   if (rec.status !== 'succeeded') throw new Error(`bench run failed: ${rec.error ?? rec.status}`);
-  const servedBy = run.events.flatMap((e) =>
-    e.event.type === 'status' && e.event.detail ? [e.event.detail] : [],
-  );
+  const servedBy: string[] = [];
+  for await (const e of deps.engine.events(run.id)) {
+    if (e.event.type === 'status' && e.event.detail) servedBy.push(e.event.detail);
+  }
   return { ms, servedBy, status: rec.status };
 }
 

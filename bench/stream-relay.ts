@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
+import type { RunEngine } from '../src/engine/port.ts';
 import { startFakeModel } from '../src/fake-model/server.ts';
-import type { RunService } from '../src/runs/run-service.ts';
 import { openAiSurface } from '../src/surfaces/openai/index.ts';
 import { type BenchServer, type Setup, startBenchServer } from './setups.ts';
 import { percentile } from './stats.ts';
@@ -15,7 +15,7 @@ const WORD = /word(\d+)/g;
 
 /**
  * Per-token delays of a `[[words:400]]` answer streamed at one token per 5 ms, each token
- * timed where it leaves the fake model (a pacing proxy in front of it), where the engine emits it (a RunService
+ * timed where it leaves the fake model (a pacing proxy in front of it), where the engine emits it (a RunEngine
  * subscriber) and where the `openai` client receives it (the claudebox OpenAI SSE route).
  * Every timed round is served by the same warm live process of its server, so the three
  * servers differ only in how their agent reaches the model (see setups.ts):
@@ -61,7 +61,7 @@ export async function benchStreamRelay(): Promise<Record<string, number>> {
     for (let round = 0; round <= ROUNDS; round++) {
       // Round 0 starts each server's live process (and warms the JIT); it is not timed.
       const isTimed = round > 0;
-      const viaClient = await throughClient(client, proxy, servers.isolated.deps.runs, isTimed);
+      const viaClient = await throughClient(client, proxy, servers.isolated.deps.engine, isTimed);
       if (isTimed) {
         toEngine.isolated.push(...viaClient.modelToEngine);
         engineToClient.push(...viaClient.engineToClient);
@@ -69,7 +69,7 @@ export async function benchStreamRelay(): Promise<Record<string, number>> {
       }
       for (const setup of ['relay', 'direct'] as const) {
         relayTap?.reset();
-        const samples = await throughEngine(servers[setup]?.deps.runs as RunService, proxy, isTimed);
+        const samples = await throughEngine(servers[setup]?.deps.engine as RunEngine, proxy, isTimed);
         if (!isTimed) continue;
         toEngine[setup].push(...samples);
         if (setup === 'relay' && relayTap) relayHop.push(...delays(proxy.emittedAt, relayTap.emittedAt));
@@ -105,9 +105,9 @@ export async function benchStreamRelay(): Promise<Record<string, number>> {
 const PROMPT = `[[words:${WORDS}]]`;
 
 /** Where each word was seen on the engine's side: a subscriber to the run's live events. */
-async function watchEngine(runs: RunService, runId: string, at: Map<number, number>): Promise<string[]> {
+async function watchEngine(runs: RunEngine, runId: string, at: Map<number, number>): Promise<string[]> {
   const servedBy: string[] = [];
-  for await (const { event } of runs.subscribe(runId)) {
+  for await (const { event } of runs.events(runId)) {
     if (event.type === 'text_delta') noteWords(event.text, at);
     if (event.type === 'status' && event.detail) servedBy.push(event.detail);
   }
@@ -120,7 +120,7 @@ async function watchEngine(runs: RunService, runId: string, at: Map<number, numb
  */
 const SETTLE_MS = 300;
 
-async function throughEngine(runs: RunService, proxy: TokenClockProxy, isTimed: boolean): Promise<number[]> {
+async function throughEngine(runs: RunEngine, proxy: TokenClockProxy, isTimed: boolean): Promise<number[]> {
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   proxy.reset();
   const engineAt = new Map<number, number>();
@@ -131,7 +131,7 @@ async function throughEngine(runs: RunService, proxy: TokenClockProxy, isTimed: 
     onBusy: 'wait',
   });
   const servedBy = await watchEngine(runs, run.id, engineAt);
-  if ((await run.done).status !== 'succeeded') throw new Error('bench stream run failed');
+  if ((await runs.wait(run.id)).status !== 'succeeded') throw new Error('bench stream run failed');
   if (isTimed) assertWarm(servedBy);
   return delays(proxy.emittedAt, engineAt);
 }
@@ -139,7 +139,7 @@ async function throughEngine(runs: RunService, proxy: TokenClockProxy, isTimed: 
 async function throughClient(
   client: OpenAI,
   proxy: TokenClockProxy,
-  runs: RunService,
+  runs: RunEngine,
   isTimed: boolean,
 ): Promise<{ modelToEngine: number[]; engineToClient: number[]; modelToClient: number[] }> {
   await new Promise((r) => setTimeout(r, SETTLE_MS));
@@ -155,7 +155,7 @@ async function throughClient(
   // takes tens of ms before the model answers), so no token is timed from a replay.
   let runId: string | undefined;
   while (!runId) {
-    runId = runs.activeRuns()[0]?.id;
+    runId = (await runs.list({ state: 'active' }))[0]?.id;
     if (!runId) await new Promise((r) => setImmediate(r));
   }
   const watching = watchEngine(runs, runId, engineAt);

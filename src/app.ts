@@ -1,14 +1,9 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { AppDeps } from './deps.ts';
 import { callerContextOf, withCallerContext } from './http/caller-context.ts';
 import { prepareErrorReply, toAppError } from './http/errors.ts';
 import { addResponseHeaders, newRequestId } from './http/request-id.ts';
+import type { AppDeps, Surface } from './http/surface.ts';
 import { MAX_TIMEOUT_FACTOR } from './surfaces/claude-code-api/run-route.ts';
-
-export type { AppDeps } from './deps.ts';
-
-/** Each surface is one Fastify plugin that registers its own routes. */
-export type Surface = (app: FastifyInstance, deps: AppDeps) => Promise<void>;
 
 export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Promise<FastifyInstance> {
   const c = deps.config.current();

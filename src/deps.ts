@@ -7,7 +7,10 @@ import { ModelAuth } from './agents/model-auth.ts';
 import { providerAccess } from './agents/providers.ts';
 import type { AgentBackend } from './agents/types.ts';
 import { KeyStore } from './auth/key-store.ts';
+import { oauthClientOf } from './auth/oauth-pkce.ts';
+import { OAuthCredentialStore } from './auth/oauth-store.ts';
 import { defaultNetGuard, type NetGuard } from './browser/net-guard.ts';
+import { BrowserService, type BrowserServiceOptions } from './browser/service.ts';
 import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { type Db, openDatabase } from './db/open.ts';
@@ -16,25 +19,27 @@ import { AgentGateway } from './egress/agent-gateway.ts';
 import { ModelRelay } from './egress/model-relay.ts';
 import { AppError } from './errors.ts';
 import { isProxiedCaller } from './http/caller-context.ts';
+import type { AppDeps } from './http/surface.ts';
 import { applySeccompPath, type SandboxPolicy, sandboxUnavailableReason } from './process/sandbox.ts';
+import { EmbeddedRunEngine } from './runs/engine.ts';
 import { RunRepository } from './runs/repository.ts';
-import { RunService } from './runs/run-service.ts';
 import { SessionStore } from './sessions/store.ts';
+import { createStorageService, type StorageOptions, type StorageService } from './storage/service.ts';
 import { WorkspaceFs } from './workspaces/workspace-fs.ts';
 
-/** Everything the HTTP layer needs, passed in: tests build the same graph with temp parts. */
-export interface AppDeps {
-  config: ConfigSource;
+/**
+ * The server's object graph: what surfaces get (`AppDeps`, interfaces only) plus what only
+ * the server's lifecycle and tests touch (the concrete engine, backend, store, gateway).
+ */
+export interface ServerDeps extends AppDeps {
   db: Db;
-  logger: Logger;
-  keys: KeyStore;
-  workspaces: WorkspaceFs;
-  sessions: SessionStore;
-  runs: RunService;
+  engine: EmbeddedRunEngine;
   backend: AgentBackend;
   modelAuth: ModelAuth;
   sandbox: SandboxDecision;
   agentGateway: AgentGateway;
+  oauth: OAuthCredentialStore;
+  storage: StorageService;
 }
 
 /** Wires the engine from config: the one place the object graph is built, for the server and tests alike. */
@@ -46,8 +51,12 @@ export async function createDeps(
     backend?: AgentBackend;
     /** Which addresses agents' egress treats as public (tests name a local stand-in). */
     agentNetGuard?: NetGuard;
+    /** The browser service's test options (e.g. the address rule). */
+    browser?: BrowserServiceOptions;
+    /** The object store's clock and lock limits (tests move time). */
+    storage?: StorageOptions;
   } = {},
-): Promise<AppDeps> {
+): Promise<ServerDeps> {
   const c = config.current();
   prepareDataDir(c.DATA_DIR);
   const db = await openDatabase(c.DATA_DIR);
@@ -95,7 +104,17 @@ export async function createDeps(
       ...(sandbox.policy ? { sandbox: sandbox.policy } : {}),
     });
   modelAuth.onChange(() => void backend.recycle());
-  const runs = new RunService({
+  // The subscription login a previous POST /auth/exchange stored: handed to the agents, refreshed before expiry.
+  const oauth = new OAuthCredentialStore(
+    c.DATA_DIR,
+    () => oauthClientOf(config.current()),
+    (token) => modelAuth.setOAuthToken(token),
+    logger,
+  );
+  await oauth.load();
+  const browser = new BrowserService(() => config.current(), logger, opts.browser);
+  const storage = createStorageService(() => config.current(), logger, opts.storage);
+  const engine = new EmbeddedRunEngine({
     backend,
     repository: new RunRepository(db),
     sessions,
@@ -105,10 +124,30 @@ export async function createDeps(
     maxQueuedRuns: c.MAX_QUEUED_RUNS,
     maxQueuedRunsPerOwner: c.MAX_QUEUED_RUNS_PER_OWNER,
     defaultTimeoutMs: c.RUN_TIMEOUT_MS,
-    sandbox: sandbox.name,
+    sandbox: {
+      name: sandbox.name,
+      isLoopbackOnly: sandbox.isLoopbackOnly,
+      ...(sandbox.reason ? { reason: sandbox.reason } : {}),
+    },
     ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),
   });
-  return { config, db, logger, keys, workspaces, sessions, runs, backend, modelAuth, sandbox, agentGateway };
+  return {
+    config,
+    db,
+    logger,
+    keys,
+    workspaces,
+    sessions,
+    engine,
+    backend,
+    modelAuth,
+    model: modelAuth,
+    sandbox,
+    agentGateway,
+    oauth,
+    browser,
+    storage,
+  };
 }
 
 /** How agents are confined here, decided once at start-up. */
@@ -170,8 +209,11 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Orderly stop: no new runs, running ones cancelled (their processes killed), then the store closed. */
-export async function closeDeps(deps: AppDeps): Promise<void> {
-  await deps.runs.drain();
+export async function closeDeps(deps: ServerDeps): Promise<void> {
+  await deps.engine.drain();
+  deps.oauth.close();
+  deps.storage.close();
+  await deps.browser.close();
   await deps.backend.close();
   await deps.agentGateway.close();
   await deps.db.destroy();

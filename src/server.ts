@@ -27,7 +27,7 @@ export async function serve(config: ConfigSource): Promise<void> {
   const deps = await createDeps(config, logger, fake ? { fakeModelUrl: fake.url } : {});
   // Before recovered runs start; the claude-code-api surface then refreshes it before expiry.
   if (storedOAuth && !c.CLAUDE_CODE_OAUTH_TOKEN) deps.modelAuth.setOAuthToken(storedOAuth.accessToken);
-  const recovered = await deps.runs.recover();
+  const recovered = await deps.engine.recover();
   if (recovered > 0) logger.info({ recovered }, 'picked up queued runs from before the restart');
   void deps.backend.warm();
   const app = await buildApp(deps, allSurfaces);
@@ -42,7 +42,7 @@ export async function serve(config: ConfigSource): Promise<void> {
     logger.info({ signal }, 'draining: no new runs, cancelling running ones');
     try {
       // Runs first: their requests then end, so closing the listener does not wait on them.
-      await deps.runs.drain();
+      await deps.engine.drain();
       await app.close();
       await closeDeps(deps);
       await fake?.close();

@@ -1,9 +1,11 @@
-import type { RunEvent } from '../runs/events.ts';
-import type { RunSpec } from '../runs/spec.ts';
+import type { RunEvent } from '../engine/events.ts';
+import type { PoolState } from '../engine/port.ts';
+import type { RunSpec } from '../engine/spec.ts';
 
-export type { Effort, ModelProvider } from '../runs/spec.ts';
+export type { PoolState } from '../engine/port.ts';
+export type { Effort, ModelProvider } from '../engine/spec.ts';
 
-/** What a backend needs to run one prompt: the run's spec, resolved by the RunService. */
+/** What a backend needs to run one prompt: the run's spec, resolved by the run engine. */
 export type AgentRunRequest = Pick<
   RunSpec,
   | 'owner'
@@ -31,17 +33,6 @@ export type AgentRunRequest = Pick<
    */
   keepsConversation?: boolean;
 };
-
-export interface PoolState {
-  size: number;
-  idle: number;
-  busy: number;
-  warming: number;
-  /** Live processes parked for reuse by a later run of the same owner and settings. */
-  live: number;
-  /** Consecutive failed spare starts (the agent binary cannot start, say); 0 when fine. */
-  startFailures: number;
-}
 
 /**
  * An agent implementation. `start` yields the run's events and ends after exactly one

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Config } from '../config/index.ts';
 import { AppError } from '../errors.ts';
 
 /** The OAuth endpoints and client, from config (the Claude CLI's public values by default). */
@@ -23,6 +24,17 @@ export interface PkceLogin {
   state: string;
   verifier: string;
   url: string;
+}
+
+/** The OAuth client the server logs in as, from config (defaults are Claude Code's own). */
+export function oauthClientOf(c: Config): OAuthClientConfig {
+  return {
+    authorizeUrl: c.OAUTH_AUTHORIZE_URL ?? 'https://claude.ai/oauth/authorize',
+    tokenUrl: c.OAUTH_TOKEN_URL ?? 'https://console.anthropic.com/v1/oauth/token',
+    clientId: c.OAUTH_CLIENT_ID,
+    redirectUri: c.OAUTH_REDIRECT_URI ?? 'https://console.anthropic.com/oauth/code/callback',
+    scopes: c.OAUTH_SCOPES,
+  };
 }
 
 export function startPkceLogin(client: OAuthClientConfig): PkceLogin {

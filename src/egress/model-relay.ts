@@ -9,7 +9,7 @@ import {
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import type { ModelAccess } from '../agents/claude/environment.ts';
-import type { ModelCall } from '../runs/events.ts';
+import type { ModelCall } from '../engine/events.ts';
 
 /**
  * The credential an agent process holds instead of the real one: a random token the relay

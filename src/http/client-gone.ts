@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 /**
  * The caller's interest in a run: aborts when the connection closes before the response
  * was completely written (or was already gone when the route ran). Surfaces pass it to
- * RunService.submit, so a client that gives up cancels its run and kills its processes.
+ * RunEngine.submit, so a client that gives up cancels its run and kills its processes.
  */
 export function clientGoneSignal(req: FastifyRequest, reply: FastifyReply): AbortSignal {
   const ac = new AbortController();

@@ -1,9 +1,10 @@
-import type { Selectable } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Db } from '../db/open.ts';
 import type { RunsTable } from '../db/schema.ts';
-import type { RunRecord } from './active-run.ts';
-import type { RunEvent, RunResult, RunStatus, StoredEvent } from './events.ts';
-import type { RunSpec } from './spec.ts';
+import type { RunEvent, RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
+import type { RunFilter, RunSummary } from '../engine/port.ts';
+import type { RunRecord } from '../engine/record.ts';
+import type { RunSpec } from '../engine/spec.ts';
 
 type RunRow = Selectable<RunsTable>;
 
@@ -109,6 +110,32 @@ export class RunRepository {
   async get(id: string): Promise<RunRecord | undefined> {
     const row = await this.db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? fromRow(row) : undefined;
+  }
+
+  /** Settled runs matching the filter, most recently finished first. */
+  async listFinished(filter: RunFilter): Promise<RunSummary[]> {
+    let q = this.db
+      .selectFrom('runs')
+      .select(['id', 'owner', 'workspace', 'status', 'created_at', 'started_at', 'finished_at'])
+      .where('status', 'not in', ['queued', 'running']);
+    if (filter.owner !== undefined) q = q.where('owner', '=', filter.owner);
+    if (filter.workspace !== undefined) q = q.where('workspace', '=', filter.workspace);
+    const prefix = filter.workspacePrefix;
+    // Not LIKE: `_` is a wildcard there and a valid character in workspace names.
+    if (prefix !== undefined) q = q.where(sql<string>`substr(workspace, 1, ${prefix.length})`, '=', prefix);
+    const rows = await q
+      .orderBy('finished_at', 'desc')
+      .limit(filter.limit ?? 1000)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      owner: r.owner,
+      workspace: r.workspace,
+      status: r.status as RunStatus,
+      createdAt: r.created_at,
+      startedAt: r.started_at ?? undefined,
+      finishedAt: r.finished_at ?? undefined,
+    }));
   }
 
   async events(runId: string, afterSeq: number): Promise<StoredEvent[]> {

@@ -1,4 +1,4 @@
-import type { Surface } from '../app.ts';
+import type { Surface } from '../http/surface.ts';
 import { browserSurface } from './browser/index.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { claudeboxSurface } from './claudebox/index.ts';

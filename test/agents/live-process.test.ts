@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import type { RunSpec } from '../../src/runs/spec.ts';
+import type { StoredEvent } from '../../src/engine/events.ts';
+import type { RunRecord } from '../../src/engine/record.ts';
+import type { RunSpec } from '../../src/engine/spec.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventsOf } from '../helpers/runs.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const spec = (over: Partial<RunSpec>): RunSpec => ({
@@ -12,6 +15,21 @@ const spec = (over: Partial<RunSpec>): RunSpec => ({
   onBusy: 'wait',
   ...over,
 });
+
+/** A run through the port: `done` settles with its record once its events are loaded. */
+async function submit(t: TestApp, s: RunSpec) {
+  const { id } = await t.deps.engine.submit(s);
+  const run: { id: string; events: StoredEvent[]; done: Promise<RunRecord> } = {
+    id,
+    events: [],
+    done: Promise.resolve(undefined as unknown as RunRecord),
+  };
+  run.done = t.deps.engine.wait(id).then(async (rec) => {
+    run.events.push(...(await eventsOf(t.deps.engine, id)));
+    return rec;
+  });
+  return run;
+}
 
 /** Which way the backend served a run (its status event's detail). */
 function servedBy(run: { events: { event: { type: string; detail?: string } }[] }): string[] {
@@ -50,13 +68,13 @@ describe('live processes between runs', { timeout: 240_000 }, () => {
   after(async () => t.close());
 
   test('a run after an idle period finds a process reset before it arrived', async () => {
-    const first = await t.deps.runs.submit(spec({ prompt: 'the secret is alpha-7' }));
+    const first = await submit(t, spec({ prompt: 'the secret is alpha-7' }));
     assert.equal((await first.done).status, 'succeeded');
     // Longer than LIVE_PROCESS_IDLE_MS: the process is within the pool, so it is kept.
     await sleep(4500);
     assert.equal(t.deps.backend.poolState().live, 1, 'the pool keeps its most recent live process');
     t.fake.clearRequests();
-    const second = await t.deps.runs.submit(spec({ prompt: '[[recall]] anything?' }));
+    const second = await submit(t, spec({ prompt: '[[recall]] anything?' }));
     const rec = await second.done;
     assert.equal(rec.status, 'succeeded');
     assert.deepEqual(servedBy(second), ['live process, reset before the run']);
@@ -69,21 +87,21 @@ describe('live processes between runs', { timeout: 240_000 }, () => {
   test('a named session keeps its conversation in its live process', async () => {
     const session = { kind: 'test', name: 'keep', mode: 'continue' as const };
     const ws = 'users/alice/session';
-    const first = await t.deps.runs.submit(spec({ workspace: ws, prompt: 'My name is Alice.', session }));
+    const first = await submit(t, spec({ workspace: ws, prompt: 'My name is Alice.', session }));
     assert.equal((await first.done).status, 'succeeded');
     await sleep(500);
-    const second = await t.deps.runs.submit(spec({ workspace: ws, prompt: '[[recall]]', session }));
+    const second = await submit(t, spec({ workspace: ws, prompt: '[[recall]]', session }));
     const rec = await second.done;
     assert.deepEqual(servedBy(second), ['live process, same session']);
     assert.match(rec.result?.text ?? '', /My name is Alice\./);
   });
 
   test('idle live processes beyond the pool size are stopped; the most recent one stays', async () => {
-    const a = await t.deps.runs.submit(spec({ workspace: 'users/alice/idle-a', prompt: 'a' }));
-    const b = await t.deps.runs.submit(spec({ workspace: 'users/alice/idle-b', prompt: 'b' }));
+    const a = await submit(t, spec({ workspace: 'users/alice/idle-a', prompt: 'a' }));
+    const b = await submit(t, spec({ workspace: 'users/alice/idle-b', prompt: 'b' }));
     assert.equal((await a.done).status, 'succeeded');
     assert.equal((await b.done).status, 'succeeded');
-    const c = await t.deps.runs.submit(spec({ workspace: 'users/alice/idle-b', prompt: 'b again' }));
+    const c = await submit(t, spec({ workspace: 'users/alice/idle-b', prompt: 'b again' }));
     assert.equal((await c.done).status, 'succeeded');
     assert.ok(t.deps.backend.poolState().live >= 2, 'both processes were parked');
     await waitFor(() => t.deps.backend.poolState().live === 1, 20_000);
@@ -96,10 +114,10 @@ describe('live processes between runs', { timeout: 240_000 }, () => {
       left = await claudeProcessesUnder(t.dataDir);
     }
     assert.equal(left.length, 2, 'the idle processes were stopped');
-    const again = await t.deps.runs.submit(spec({ workspace: 'users/alice/idle-b', prompt: 'b once more' }));
+    const again = await submit(t, spec({ workspace: 'users/alice/idle-b', prompt: 'b once more' }));
     assert.equal((await again.done).status, 'succeeded');
     assert.match(servedBy(again)[0] ?? '', /^live process/, 'the most recent process was kept');
-    const other = await t.deps.runs.submit(spec({ workspace: 'users/alice/idle-a', prompt: 'a again' }));
+    const other = await submit(t, spec({ workspace: 'users/alice/idle-a', prompt: 'a again' }));
     assert.equal((await other.done).status, 'succeeded');
     assert.doesNotMatch(servedBy(other)[0] ?? '', /^live process/, "idle-a's process is gone");
   });
@@ -118,15 +136,13 @@ describe('live process memory limit', { timeout: 240_000 }, () => {
 
   test('a process past the limit finishes its run and is recycled before the next', async () => {
     // Spans several reaper rounds (every 250 ms here): a check during the run would kill it.
-    const first = await t.deps.runs.submit(
-      spec({ workspace: 'users/alice/mem', prompt: '[[sleep:1500]] long' }),
-    );
+    const first = await submit(t, spec({ workspace: 'users/alice/mem', prompt: '[[sleep:1500]] long' }));
     const rec = await first.done;
     assert.equal(rec.status, 'succeeded', 'never recycled during a run');
     assert.equal(rec.result?.text, 'Echo: [[sleep:1500]] long');
     await waitFor(() => t.deps.backend.poolState().live === 0, 20_000);
     await waitFor(() => t.deps.backend.poolState().busy === 0, 20_000);
-    const second = await t.deps.runs.submit(spec({ workspace: 'users/alice/mem', prompt: 'next' }));
+    const second = await submit(t, spec({ workspace: 'users/alice/mem', prompt: 'next' }));
     assert.equal((await second.done).status, 'succeeded');
     assert.doesNotMatch(servedBy(second)[0] ?? '', /^live process/, 'served by a new process');
   });

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { RunSpec } from '../../src/runs/spec.ts';
+import type { RunSpec } from '../../src/engine/spec.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventsOf } from '../helpers/runs.ts';
 import { skipWithout } from '../helpers/system-parts.ts';
 
 const SECRET = 'sandbox-test-secret-6d1f';
@@ -57,10 +58,10 @@ describe('agent sandbox (bubblewrap)', { skip: skipWithout('bubblewrap'), timeou
       `(grep -l ${SECRET} /proc/*/environ 2>/dev/null | wc -l) > seen-secret.txt`,
       'echo written > mine.txt',
     ].join('; ');
-    const run = await t.deps.runs.submit(
+    const run = await t.deps.engine.submit(
       spec({ prompt: `[[tool:Bash ${JSON.stringify({ command: probe })}]]` }),
     );
-    assert.equal((await run.done).status, 'succeeded');
+    assert.equal((await t.deps.engine.wait(run.id)).status, 'succeeded');
     const ws = join(t.dataDir, 'workspaces/users/alice/box');
     const read = (f: string) => readFile(join(ws, f), 'utf8');
     assert.equal((await read('mine.txt')).trim(), 'written', 'the agent writes its own workspace');
@@ -81,10 +82,10 @@ describe('agent sandbox (bubblewrap)', { skip: skipWithout('bubblewrap'), timeou
       await new Promise((r) => setTimeout(r, 100));
     assert.equal(t.deps.backend.poolState().idle, 1, "a spare for alice's workspaces is parked");
     const command = 'echo from-spare > spare.txt; ls ../.. > seen-users.txt';
-    const run = await t.deps.runs.submit(
+    const run = await t.deps.engine.submit(
       spec({ workspace: 'users/alice/brand-new', prompt: `[[tool:Bash ${JSON.stringify({ command })}]]` }),
     );
-    assert.equal((await run.done).status, 'succeeded');
+    assert.equal((await t.deps.engine.wait(run.id)).status, 'succeeded');
     const ws = join(t.dataDir, 'workspaces/users/alice/brand-new');
     assert.equal((await readFile(join(ws, 'spare.txt'), 'utf8')).trim(), 'from-spare');
     assert.doesNotMatch(
@@ -92,22 +93,22 @@ describe('agent sandbox (bubblewrap)', { skip: skipWithout('bubblewrap'), timeou
       /bob/,
       'the spare sees no other owner',
     );
-    const servedBy = run.events.flatMap((e) =>
+    const servedBy = (await eventsOf(t.deps.engine, run.id)).flatMap((e) =>
       e.event.type === 'status' && e.event.detail ? [e.event.detail] : [],
     );
     assert.deepEqual(servedBy, ['warm spare'], 'served by the owner spare, not a cold start');
     // bob has no spare of alice's: his first run starts cold in his own sandbox.
-    const bobRun = await t.deps.runs.submit(
+    const bobRun = await t.deps.engine.submit(
       spec({ owner: 'bob', workspace: 'users/bob/private', prompt: 'hi bob' }),
     );
-    assert.equal((await bobRun.done).result?.text, 'Echo: hi bob');
+    assert.equal((await t.deps.engine.wait(bobRun.id)).result?.text, 'Echo: hi bob');
   });
 
   test('a cancel takes down processes that detached from the agent with setsid', async () => {
     const marker = `agentgate-detached-${process.pid}`;
     // The detached child, then a foreground wait that holds the run open until the cancel.
     const command = `setsid bash -c 'exec -a ${marker} tail -f /dev/null' > /dev/null 2>&1 < /dev/null & echo started; tail -f /dev/null`;
-    const run = await t.deps.runs.submit(
+    const run = await t.deps.engine.submit(
       spec({
         workspace: 'users/alice/detach',
         prompt: `[[tool:Bash ${JSON.stringify({ command })}]]`,
@@ -118,8 +119,8 @@ describe('agent sandbox (bubblewrap)', { skip: skipWithout('bubblewrap'), timeou
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok((await processesWith(marker)).length > 0, 'the detached process was started');
-    t.deps.runs.cancel(run.id);
-    assert.equal((await run.done).status, 'cancelled');
+    await t.deps.engine.cancel(run.id);
+    assert.equal((await t.deps.engine.wait(run.id)).status, 'cancelled');
     const until = Date.now() + 3000;
     while ((await processesWith(marker)).length > 0 && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 100));

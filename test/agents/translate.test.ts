@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { translateSdkMessage } from '../../src/agents/claude/translate.ts';
-import type { RunEvent } from '../../src/runs/events.ts';
+import type { RunEvent } from '../../src/engine/events.ts';
 
 /** SDK message streams recorded from the real binary talking to the fake model (test/fixtures/sdk/record.ts). */
 function translate(name: string): RunEvent[] {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { BrowserService, BrowserServiceOptions } from '../../src/browser/service.ts';
-import { makeBrowserSurface } from '../../src/surfaces/browser/index.ts';
+import { browserSurface } from '../../src/surfaces/browser/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type FixtureServer, startFixtureServer } from './fixture-server.ts';
 
@@ -52,9 +52,9 @@ export async function startBrowserApp(
     existsSync(CHROMIUM_PATH),
     `Chromium is required for the browser tests and was not found at ${CHROMIUM_PATH}: apt-get install -y chromium`,
   );
-  let browserService: BrowserService | undefined;
   const app = await startTestApp({
-    surfaces: [makeBrowserSurface({ onService: (s) => (browserService = s), service })],
+    surfaces: [browserSurface],
+    ...(service ? { browser: service } : {}),
     env: {
       STEALTHY_AUTO_BROWSE_AUTH_TOKEN: TOKEN,
       STEALTHY_AUTO_BROWSE_NUM_REPLICAS: '1',
@@ -65,7 +65,7 @@ export async function startBrowserApp(
     },
   });
   const fixture = await startFixtureServer();
-  assert.ok(browserService);
+  const browserService = app.deps.browser;
   let jar: string | undefined;
   const act = async (body: unknown, opts: ActOptions = {}) => {
     const isDefaultCaller = opts.cookie === undefined && opts.token === undefined && !opts.newCaller;

@@ -71,9 +71,11 @@ describe('claude-code-api: timeouts and restarts', async () => {
     req.on('error', () => {});
     req.end(JSON.stringify({ prompt: '[[sleep:20000]] never answered' }));
     const deps = t.deps;
-    await waitFor(() => deps.runs.activeRuns().some((r) => r.status === 'running'));
+    await waitFor(async () =>
+      (await deps.engine.list({ state: 'active' })).some((r) => r.status === 'running'),
+    );
     req.destroy();
-    await waitFor(() => deps.runs.activeRuns().length === 0);
+    await waitFor(async () => (await deps.engine.list({ state: 'active' })).length === 0);
     assert.deepEqual(await waitForNoAgentProcesses(t.dataDir, 5000), []);
   });
 });

@@ -56,9 +56,9 @@ describe('claude-code-api: a full queue', () => {
   it('answers 429 with Retry-After once the queue is full', async () => {
     const send = (prompt: string) => call(t.url, 'POST', '/run', { key: 'sk-full', body: { prompt } });
     const running = send('[[sleep:3000]] occupying');
-    await waitFor(() => t.deps.runs.queueState().running === 1, 20_000);
+    await waitFor(() => t.deps.engine.health().queue.running === 1, 20_000);
     const queued = send('queued behind');
-    await waitFor(() => t.deps.runs.queueState().queued === 1, 20_000);
+    await waitFor(() => t.deps.engine.health().queue.queued === 1, 20_000);
     const refused = await send('one too many');
     assert.equal(refused.status, 429);
     assert.equal(typeof refused.body.error, 'string');

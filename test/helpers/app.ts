@@ -1,17 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type Surface } from '../../src/app.ts';
+import { buildApp } from '../../src/app.ts';
 import type { NetGuard } from '../../src/browser/net-guard.ts';
+import type { BrowserServiceOptions } from '../../src/browser/service.ts';
 import { ConfigSource } from '../../src/config/index.ts';
-import { type AppDeps, closeDeps, createDeps } from '../../src/deps.ts';
+import { closeDeps, createDeps, type ServerDeps } from '../../src/deps.ts';
 import { type FakeModel, startFakeModel } from '../../src/fake-model/server.ts';
+import type { Surface } from '../../src/http/surface.ts';
 import { createLogger } from '../../src/logger.ts';
+import type { StorageOptions } from '../../src/storage/service.ts';
 import { makeTempDir } from './temp.ts';
 
 export interface TestApp {
   url: string;
   app: FastifyInstance;
-  deps: AppDeps;
+  deps: ServerDeps;
   dataDir: string;
   /** The fake model the agents talk to (its /_requests shows what they sent). */
   fake: FakeModel;
@@ -31,6 +34,10 @@ export async function startTestApp(opts: {
   dataDir?: string;
   /** Which addresses agents' egress treats as public (a local stand-in for a public site). */
   agentNetGuard?: NetGuard;
+  /** BrowserService test options (e.g. the address rule). */
+  browser?: BrowserServiceOptions;
+  /** The object store's clock and lock limits. */
+  storage?: StorageOptions;
 }): Promise<TestApp> {
   const temp = opts.dataDir ? undefined : await makeTempDir();
   const dataDir = opts.dataDir ?? temp?.dir ?? '';
@@ -46,8 +53,10 @@ export async function startTestApp(opts: {
   const deps = await createDeps(config, logger, {
     fakeModelUrl: fake.url,
     ...(opts.agentNetGuard ? { agentNetGuard: opts.agentNetGuard } : {}),
+    ...(opts.browser ? { browser: opts.browser } : {}),
+    ...(opts.storage ? { storage: opts.storage } : {}),
   });
-  await deps.runs.recover();
+  await deps.engine.recover();
   void deps.backend.warm();
   const app = await buildApp(deps, opts.surfaces);
   await app.listen({ port: 0, host: '127.0.0.1' });

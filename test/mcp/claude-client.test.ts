@@ -6,6 +6,7 @@ import { claudeboxSurface } from '../../src/surfaces/claudebox/index.ts';
 import { mcpSurface } from '../../src/surfaces/mcp/index.ts';
 import { MASTER, TOKEN } from '../claudebox/claudebox-app.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventsOf } from '../helpers/runs.ts';
 
 describe('Claude Code as a client of the claudebox MCP server', () => {
   let t: TestApp;
@@ -23,7 +24,7 @@ describe('Claude Code as a client of the claudebox MCP server', () => {
   });
 
   it('writes a file through write_file when the model calls the tool', async () => {
-    const run = await t.deps.runs.submit({
+    const run = await t.deps.engine.submit({
       owner: 'agent-user',
       workspace: 'users/agent-user/caller',
       prompt: '[[tool:mcp__agentgate__write_file {"workspace":"w","path":"x.txt","content":"hi"}]]',
@@ -36,9 +37,11 @@ describe('Claude Code as a client of the claudebox MCP server', () => {
         },
       },
     });
-    const record = await run.done;
+    const record = await t.deps.engine.wait(run.id);
     assert.equal(record.status, 'succeeded', record.error);
-    const toolResult = run.events.find((e) => e.event.type === 'tool_result')?.event;
+    const toolResult = (await eventsOf(t.deps.engine, run.id)).find(
+      (e) => e.event.type === 'tool_result',
+    )?.event;
     assert.ok(toolResult && toolResult.type === 'tool_result');
     assert.equal(toolResult.isError, false, JSON.stringify(toolResult.content));
     // The token's principal is user "claudebox": its workspace w.

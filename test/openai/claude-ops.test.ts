@@ -126,7 +126,11 @@ describe('claude-ops chat flavour', () => {
 
     // 429 while one session runs (CLAUDEOPS_CHAT_MAX_SESSIONS defaults to 1).
     const slow = post({ model: 'claude-ops', messages: [{ role: 'user', content: '[[sleep:1500]] slow' }] });
-    await waitFor(() => t.deps.runs.activeRuns().some((r) => r.owner === 'claude-ops'), 10_000, 20);
+    await waitFor(
+      async () => (await t.deps.engine.list({ state: 'active' })).some((r) => r.owner === 'claude-ops'),
+      10_000,
+      20,
+    );
     const busy = await post(ask);
     assert.equal(busy.status, 429);
     assert.equal(busy.headers.get('retry-after'), '2', 'a 429 says when to retry');
@@ -157,15 +161,14 @@ describe('claude-ops chat flavour', () => {
       const first = slow(1);
       const second = slow(2);
       await waitFor(
-        () =>
-          t.deps.runs.activeRuns().filter((r) => r.owner === 'claude-ops' && r.status === 'running')
-            .length === 2,
+        async () =>
+          (await t.deps.engine.list({ state: 'active', owner: 'claude-ops' })).filter(
+            (r) => r.status === 'running',
+          ).length === 2,
         10_000,
         20,
       );
-      const workspaces = t.deps.runs
-        .activeRuns()
-        .filter((r) => r.owner === 'claude-ops')
+      const workspaces = (await t.deps.engine.list({ state: 'active', owner: 'claude-ops' }))
         .map((r) => r.workspace)
         .sort();
       assert.deepEqual(workspaces, ['users/claude-ops/chat', 'users/claude-ops/chat-1']);

@@ -130,7 +130,9 @@ describe('claudebox flavour and gateway paths', () => {
       headers,
     );
     const deadline = Date.now() + 10_000;
-    while (!t.deps.runs.activeRuns().some((r) => r.workspace === 'users/claudebox/busy-ws')) {
+    while (
+      !(await t.deps.engine.list({ state: 'active' })).some((r) => r.workspace === 'users/claudebox/busy-ws')
+    ) {
       assert.ok(Date.now() < deadline);
       await new Promise((r) => setTimeout(r, 20));
     }

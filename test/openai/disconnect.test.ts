@@ -36,10 +36,10 @@ describe('a client that goes away', () => {
     } catch (err) {
       assert.equal((err as Error).name, 'AbortError');
     }
-    const runIds = t.deps.runs.activeRuns().map((r) => r.id);
+    const runIds = (await t.deps.engine.list({ state: 'active' })).map((r) => r.id);
     assert.deepEqual(await waitForNoAgentProcesses(t.dataDir, 10_000), []);
-    assert.equal(t.deps.runs.activeRuns().length, 0);
-    for (const id of runIds) assert.equal((await t.deps.runs.get(id))?.status, 'cancelled');
+    assert.equal((await t.deps.engine.list({ state: 'active' })).length, 0);
+    for (const id of runIds) assert.equal((await t.deps.engine.get(id))?.status, 'cancelled');
   });
 
   it('cancels a stream:false run whose client gives up waiting', async () => {
@@ -54,15 +54,15 @@ describe('a client that goes away', () => {
       signal: ac.signal,
     });
     const deadline = Date.now() + 15_000;
-    while (!t.deps.runs.activeRuns().some((r) => r.status === 'running')) {
+    while (!(await t.deps.engine.list({ state: 'active' })).some((r) => r.status === 'running')) {
       assert.ok(Date.now() < deadline, 'the run never started');
       await new Promise((r) => setTimeout(r, 20));
     }
-    const runIds = t.deps.runs.activeRuns().map((r) => r.id);
+    const runIds = (await t.deps.engine.list({ state: 'active' })).map((r) => r.id);
     await new Promise((r) => setTimeout(r, 500));
     ac.abort();
     await assert.rejects(pending);
     assert.deepEqual(await waitForNoAgentProcesses(t.dataDir, 10_000), []);
-    for (const id of runIds) assert.equal((await t.deps.runs.get(id))?.status, 'cancelled');
+    for (const id of runIds) assert.equal((await t.deps.engine.get(id))?.status, 'cancelled');
   });
 });

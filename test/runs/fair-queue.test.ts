@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ActiveRun } from '../../src/runs/active-run.ts';
-import type { RunSpec } from '../../src/runs/spec.ts';
+import type { RunSpec } from '../../src/engine/spec.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -24,15 +23,15 @@ describe('the run queue is fair by owner', () => {
   after(async () => t.close());
 
   it('an owner past its share gets queue_full while another owner’s run still queues and starts first', async () => {
-    const runs = t.deps.runs;
-    const first = await runs.submit(spec('alice', 'w0', '[[sleep:2500]] holding the only slot'));
-    await waitFor(() => first.status === 'running', 20_000);
+    const engine = t.deps.engine;
+    const first = await engine.submit(spec('alice', 'w0', '[[sleep:2500]] holding the only slot'));
+    await waitFor(async () => (await engine.get(first.id))?.status === 'running', 20_000);
     // Alice submits until she is refused.
-    const queued: ActiveRun[] = [];
+    const queued: { id: string }[] = [];
     let refusal: unknown;
     for (let i = 1; i <= 6 && refusal === undefined; i++) {
       try {
-        queued.push(await runs.submit(spec('alice', `w${i}`, `alice ${i}`)));
+        queued.push(await engine.submit(spec('alice', `w${i}`, `alice ${i}`)));
       } catch (err) {
         refusal = err;
       }
@@ -40,15 +39,19 @@ describe('the run queue is fair by owner', () => {
     assert.equal((refusal as { code?: string } | undefined)?.code, 'queue_full', 'alice was never refused');
     assert.equal(queued.length, 2, 'alice holds exactly her share of the queue');
 
-    const bob = await runs.submit(spec('bob', 'w', 'bob 1'));
-    const bobRecord = await bob.done;
+    const bob = await engine.submit(spec('bob', 'w', 'bob 1'));
+    const bobRecord = await engine.wait(bob.id);
     assert.equal(bobRecord.status, 'succeeded');
     // Bob's run, queued after both of Alice's, started before either of them.
     for (const run of queued) {
-      assert.ok(run.startedAt === undefined || (bob.startedAt ?? 0) <= run.startedAt, 'alice went first');
+      const rec = await engine.get(run.id);
+      assert.ok(
+        rec?.startedAt === undefined || (bobRecord.startedAt ?? 0) <= rec.startedAt,
+        'alice went first',
+      );
     }
-    for (const run of queued) runs.cancel(run.id);
-    await Promise.all(queued.map((r) => r.done));
-    await first.done;
+    for (const run of queued) await engine.cancel(run.id);
+    await Promise.all(queued.map((r) => engine.wait(r.id)));
+    await engine.wait(first.id);
   });
 });

@@ -5,8 +5,8 @@ import { createServer as createNetServer, type Server as NetServer } from 'node:
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isPublicAddress, NetGuard } from '../../src/browser/net-guard.ts';
+import type { RunEvent } from '../../src/engine/events.ts';
 import { credentialDigest } from '../../src/fake-model/recorder.ts';
-import type { RunEvent } from '../../src/runs/events.ts';
 import { claudeCodeApiSurface } from '../../src/surfaces/claude-code-api/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { skipWithout } from '../helpers/system-parts.ts';
@@ -154,7 +154,7 @@ describe('agent isolation through the HTTP surface (default settings)', {
     const { runId } = await run('[[words:5]]');
     assert.ok(runId);
     const events: RunEvent[] = [];
-    for await (const e of t.deps.runs.subscribe(runId, 0)) events.push(e.event);
+    for await (const e of t.deps.engine.events(runId, 0)) events.push(e.event);
     const calls = events.flatMap((e) => (e.type === 'model_call' ? [e.call] : []));
     assert.ok(calls.length >= 1, 'at least one model call recorded');
     assert.ok(calls.every((c) => c.status === 200));
@@ -162,7 +162,7 @@ describe('agent isolation through the HTTP surface (default settings)', {
       calls.some((c) => c.outputTokens > 0),
       'output tokens counted from the stream',
     );
-    const record = await t.deps.runs.get(runId);
+    const record = await t.deps.engine.get(runId);
     assert.equal(record?.sandbox, 'bwrap', 'the run record names its sandbox');
   });
 
@@ -273,7 +273,7 @@ describe('the bind-source race', { skip: skipWithout('bubblewrap'), timeout: 120
   after(async () => t?.close());
 
   /**
-   * The workspace check happened (RunService); then the agent that can write the parent
+   * The workspace check happened (the run engine); then the agent that can write the parent
    * swaps the workspace for a symlink before the sandbox mounts it. The backend is handed
    * the swapped path directly, as it would be after losing that race.
    */
@@ -324,13 +324,13 @@ describe('a DATA_DIR reached through a symlink', {
     await symlink(real.dir, link);
     const t = await startTestApp({ surfaces: [], dataDir: link, env: { AGENT_SANDBOX: 'bwrap' } });
     try {
-      const run = await t.deps.runs.submit({
+      const run = await t.deps.engine.submit({
         owner: 'linky',
         workspace: 'users/linky/w',
         prompt: bash('echo ok > ok.txt'),
         onBusy: 'wait',
       });
-      const rec = await run.done;
+      const rec = await t.deps.engine.wait(run.id);
       assert.equal(rec.status, 'succeeded', rec.error);
       assert.equal((await readFile(join(real.dir, 'workspaces/users/linky/w/ok.txt'), 'utf8')).trim(), 'ok');
     } finally {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { claudeCodeApiSurface } from '../../src/surfaces/claude-code-api/index.ts';
 import { claudeboxSurface } from '../../src/surfaces/claudebox/index.ts';
-import { createStorageSurface } from '../../src/surfaces/storage/index.ts';
+import { storageSurface } from '../../src/surfaces/storage/index.ts';
 import { startTestApp } from '../helpers/app.ts';
 
 /** Every file and directory under `dir` whose mode lets group or others in. */
@@ -22,7 +22,7 @@ async function openToOthers(dir: string): Promise<string[]> {
 
 test('everything under DATA_DIR is 0600 files and 0700 directories', async () => {
   const t = await startTestApp({
-    surfaces: [claudeCodeApiSurface, claudeboxSurface, createStorageSurface()],
+    surfaces: [claudeCodeApiSurface, claudeboxSurface, storageSurface],
     env: { API_KEYS: 'alice:sk-alice', CLAUDEBOX_API_TOKEN: 'box', HYBRIDS3_MASTER_KEY: 'master' },
   });
   try {

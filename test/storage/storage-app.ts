@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Clock } from '../../src/storage/clock.ts';
 import type { LockLimits } from '../../src/storage/rw-lock.ts';
-import { createStorageSurface } from '../../src/surfaces/storage/index.ts';
+import { storageSurface } from '../../src/surfaces/storage/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 export const KEYS = { master: 'master-key-0123', uploads: 'uploads-key-4567', private: 'private-key-89ab' };
@@ -11,7 +11,8 @@ export function startStorageApp(
   opts: { clock?: Clock; env?: Record<string, string>; locks?: Partial<LockLimits> } = {},
 ): Promise<TestApp> {
   return startTestApp({
-    surfaces: [createStorageSurface({ clock: opts.clock, locks: opts.locks })],
+    surfaces: [storageSurface],
+    storage: { ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.locks ? { locks: opts.locks } : {}) },
     env: {
       HYBRIDS3_MASTER_KEY: KEYS.master,
       HYBRIDS3_BUCKETS: 'uploads:public,private:private',

@@ -2,9 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import type { Query, SDKUserMessage, SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 import type { RelayGrant } from '../../egress/model-relay.ts';
+import type { RunEvent } from '../../engine/events.ts';
 import { killGroup, spawnInGroup } from '../../process/process-group.ts';
 import type { SandboxCommand } from '../../process/sandbox.ts';
-import type { RunEvent } from '../../runs/events.ts';
 import type { Channel } from './channel.ts';
 import { translateSdkMessage } from './translate.ts';
 

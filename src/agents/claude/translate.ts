@@ -1,4 +1,4 @@
-import type { ContentBlock, RunEvent, RunResult, Usage } from '../../runs/events.ts';
+import type { ContentBlock, RunEvent, RunResult, Usage } from '../../engine/events.ts';
 
 /**
  * Translating Claude Code's SDK messages into RunEvents: a pure function of one message,

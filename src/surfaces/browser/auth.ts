@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
 import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
 
 const TOKEN_PRINCIPAL: Principal = { userId: 'stealthy-auto-browse', isAdmin: false, via: 'surface_token' };
 

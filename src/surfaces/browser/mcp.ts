@@ -1,15 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
 import { atomicActions } from '../../browser/actions/registry.ts';
 import type { ActionResult } from '../../browser/run-action.ts';
 import { scriptParams } from '../../browser/script.ts';
 import type { BrowserService } from '../../browser/service.ts';
-import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
+import { type HostedServer, McpHost, type McpHostOptions } from '../../mcp/host.ts';
+import { toolError, toolText } from '../../mcp/tool-result.ts';
 import { browserOwnerOf, requireBrowserAuth } from './auth.ts';
 import { PREFIX } from './routes.ts';
 
@@ -18,8 +16,23 @@ export const MAX_SESSIONS = 256;
 /** Live sessions one principal may hold; its next one evicts its own oldest, never another's. */
 export const MAX_SESSIONS_PER_OWNER = 32;
 
+/**
+ * How the browser MCP server is hosted: never swept (a session holds its replica's page);
+ * 32 per principal, its next evicting its own least recently used one even mid-call; a
+ * full server (256) evicts from whoever holds the most; no session, no service.
+ */
+export const BROWSER_MCP_HOSTING: McpHostOptions = {
+  mode: 'sessions',
+  maxPerOwner: MAX_SESSIONS_PER_OWNER,
+  maxTotal: MAX_SESSIONS,
+  mayEvictBusy: true,
+  whenFull: 'evict-largest',
+  servesSessionlessPosts: false,
+  sessionRequiredMessage: 'Start an MCP session with an initialize request',
+};
+
+/** What a browser MCP session holds besides its server. */
 interface McpSession {
-  transport: StreamableHTTPServerTransport;
   server: McpServer;
   /** The principal that opened it: the only one its Mcp-Session-Id works for. */
   owner: string;
@@ -31,26 +44,16 @@ interface McpSession {
  * `/stealthy-auto-browse/mcp/`: Streamable HTTP, one tool per action. Every call of a
  * session (Mcp-Session-Id) runs on the replica the session claimed, the way the seed's
  * HAProxy pins MCP traffic. A session belongs to the principal that opened it: another
- * principal presenting its id is told it does not exist.
+ * principal presenting its id is told it does not exist. One principal at its share
+ * evicts its own least recently used session; a full server evicts from whoever holds
+ * the most. Sessions are not swept when idle: a session holds its replica's page.
  */
 export function registerMcpRoutes(scope: FastifyInstance, deps: AppDeps, service: BrowserService): void {
-  const sessions = new Map<string, McpSession>();
+  const host = new McpHost(BROWSER_MCP_HOSTING);
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const owner = browserOwnerOf(await requireBrowserAuth(deps, req));
-    const sid = req.headers['mcp-session-id'];
-    let session = typeof sid === 'string' ? sessions.get(sid) : undefined;
-    if (session && session.owner !== owner) session = undefined;
-    if (typeof sid === 'string' && !session)
-      throw new AppError('not_found', 'Unknown or expired MCP session');
-    if (!session) {
-      if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
-        throw new AppError('invalid_request', 'Start an MCP session with an initialize request');
-      }
-      session = openSession(service, owner, sessions);
-    }
-    reply.hijack();
-    await session.transport.handleRequest(req.raw, reply.raw, req.body);
+    await host.handle(req, reply, { owner, body: req.body, build: () => openSession(service, owner) });
   };
   for (const path of [`${PREFIX}/mcp/`, `${PREFIX}/mcp`]) {
     scope.post(path, handle);
@@ -58,53 +61,22 @@ export function registerMcpRoutes(scope: FastifyInstance, deps: AppDeps, service
     scope.delete(path, handle);
   }
   // preClose, not onClose: open SSE streams would otherwise hold server.close() until they time out.
-  scope.addHook('preClose', async () => {
-    await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
-    sessions.clear();
-  });
+  scope.addHook('preClose', () => host.close());
 }
 
-function openSession(service: BrowserService, owner: string, sessions: Map<string, McpSession>): McpSession {
-  const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-    sessionIdGenerator: () => randomUUID(),
-    onsessioninitialized: (id) => {
-      const victim = sessionToEvict(sessions, owner);
-      if (victim !== undefined) {
-        void sessions.get(victim)?.transport.close();
-        sessions.delete(victim);
-      }
-      sessions.set(id, session);
-    },
-  });
+function openSession(service: BrowserService, owner: string): HostedServer {
   const session: McpSession = {
-    transport,
     server: new McpServer({ name: 'stealthy-auto-browse', version: '1.0.0' }),
     owner,
   };
-  transport.onclose = () => {
-    if (transport.sessionId) sessions.delete(transport.sessionId);
-    // Its replica is free for the next caller (and its state dropped before that one's first use).
-    if (session.instanceId) service.pool.release(owner, session.instanceId);
-  };
   registerTools(service, session);
-  void session.server.connect(transport);
-  return session;
-}
-
-/**
- * Which session makes room for a new one of `owner`: its own oldest when it is at its
- * share; when the server is full, the oldest of whoever holds the most. So one caller
- * opening sessions in a loop evicts only its own.
- */
-function sessionToEvict(sessions: Map<string, McpSession>, owner: string): string | undefined {
-  const byOwner = new Map<string, string[]>();
-  for (const [id, s] of sessions) byOwner.set(s.owner, [...(byOwner.get(s.owner) ?? []), id]);
-  const own = byOwner.get(owner) ?? [];
-  if (own.length >= MAX_SESSIONS_PER_OWNER) return own[0];
-  if (sessions.size < MAX_SESSIONS) return undefined;
-  let largest: string[] = [];
-  for (const ids of byOwner.values()) if (ids.length > largest.length) largest = ids;
-  return largest[0];
+  return {
+    server: session.server,
+    // Its replica is free for the next caller (and its state dropped before that one's first use).
+    onClose: () => {
+      if (session.instanceId) service.pool.release(owner, session.instanceId);
+    },
+  };
 }
 
 /** Claims (or re-claims, if it was handed over meanwhile) the session's replica and runs the request there. */
@@ -138,16 +110,11 @@ function registerTools(service: BrowserService, session: McpSession): void {
 /** A screenshot comes back as an MCP image; everything else as the JSON of the HTTP response's data. */
 function toToolResult(result: ActionResult): CallToolResult {
   if (!result.success) {
-    return {
-      isError: true,
-      content: [
-        { type: 'text', text: JSON.stringify({ error: result.error, code: result.code, data: result.data }) },
-      ],
-    };
+    return toolError(JSON.stringify({ error: result.error, code: result.code, data: result.data }));
   }
   const data = result.data as { image?: string; format?: string } | undefined;
   if (result.action === 'screenshot' && typeof data?.image === 'string') {
     return { content: [{ type: 'image', data: data.image, mimeType: 'image/png' }] };
   }
-  return { content: [{ type: 'text', text: JSON.stringify(result.data) }] };
+  return toolText(JSON.stringify(result.data));
 }

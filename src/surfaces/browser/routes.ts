@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
 import type { PoolStatus } from '../../browser/pool.ts';
 import { MAX_SCREENSHOT_SIDE, type ScreenshotSize } from '../../browser/screenshot.ts';
 import type { BrowserService } from '../../browser/service.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
 import { browserOwnerOf, optionalBrowserAuth, requireBrowserAuth } from './auth.ts';
 import { renderResult } from './render.ts';
 import { claimReplica, cookieValue, STICKY_COOKIE } from './sticky.ts';

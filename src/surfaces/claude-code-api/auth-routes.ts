@@ -1,15 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import {
-  exchangeCode,
-  type OAuthClientConfig,
-  type PkceLogin,
-  startPkceLogin,
-} from '../../auth/oauth-pkce.ts';
-import type { OAuthCredentialStore } from '../../auth/oauth-store.ts';
-import type { Config } from '../../config/index.ts';
-import type { AppDeps } from '../../deps.ts';
+import { exchangeCode, oauthClientOf, type PkceLogin, startPkceLogin } from '../../auth/oauth-pkce.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps, OAuthLogin } from '../../http/surface.ts';
 import { callerOf } from './caller.ts';
 import { parseOrThrow } from './request-body.ts';
 
@@ -20,16 +13,6 @@ const MAX_PENDING_LOGINS = 100;
 const exchangeSchema = z.object({
   code: z.string({ error: 'code is required' }).min(1, 'code is required').max(4096),
 });
-
-export function oauthClientOf(c: Config): OAuthClientConfig {
-  return {
-    authorizeUrl: c.OAUTH_AUTHORIZE_URL ?? 'https://claude.ai/oauth/authorize',
-    tokenUrl: c.OAUTH_TOKEN_URL ?? 'https://console.anthropic.com/v1/oauth/token',
-    clientId: c.OAUTH_CLIENT_ID,
-    redirectUri: c.OAUTH_REDIRECT_URI ?? 'https://console.anthropic.com/oauth/code/callback',
-    scopes: c.OAUTH_SCOPES,
-  };
-}
 
 /**
  * The login serves every user's runs, so replacing it is an operator's act: only a stored
@@ -46,14 +29,15 @@ function requireAdmin(req: FastifyRequest): void {
  * authorize URL, the user pastes back `CODE#STATE` to POST /auth/exchange, and from then on
  * every agent uses the stored token (refreshed before it expires).
  */
-export function registerAuthRoutes(scope: FastifyInstance, deps: AppDeps, store: OAuthCredentialStore): void {
+export function registerAuthRoutes(scope: FastifyInstance, deps: AppDeps): void {
+  const store: OAuthLogin = deps.oauth;
   const pending = new Map<string, { login: PkceLogin; userId: string; expiresAt: number }>();
   const prune = (now: number) => {
     for (const [state, p] of pending) if (p.expiresAt <= now) pending.delete(state);
   };
 
   scope.get('/auth/status', async () => {
-    const method = deps.modelAuth.method();
+    const method = deps.model.method();
     const tokens = store.tokens;
     return {
       authenticated: method !== 'none',

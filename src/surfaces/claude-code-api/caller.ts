@@ -3,8 +3,8 @@ import { authenticate } from '../../auth/authenticate.ts';
 import { verifyHmacToken } from '../../auth/hmac-token.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { credentialOf } from '../../auth/secrets.ts';
-import type { AppDeps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
 
 const callers = new WeakMap<FastifyRequest, Principal>();
 

@@ -1,7 +1,6 @@
-import type { Surface } from '../../app.ts';
-import { OAuthCredentialStore } from '../../auth/oauth-store.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
-import { oauthClientOf, registerAuthRoutes } from './auth-routes.ts';
+import type { Surface } from '../../http/surface.ts';
+import { registerAuthRoutes } from './auth-routes.ts';
 import { requireCaller } from './caller.ts';
 import { useClaudeCodeApiErrors } from './errors.ts';
 import { registerRunRoute } from './run-route.ts';
@@ -19,18 +18,9 @@ export const claudeCodeApiSurface: Surface = async (scope, deps) => {
   parseBodiesAsJson(scope, Math.max(1024 * 1024, c.MAX_PROMPT_CHARS * 4 + 64 * 1024));
   requireCaller(scope, deps);
 
-  const store = new OAuthCredentialStore(
-    c.DATA_DIR,
-    () => oauthClientOf(deps.config.current()),
-    (token) => deps.modelAuth.setOAuthToken(token),
-    deps.logger,
-  );
-  await store.load();
-  scope.addHook('onClose', async () => store.close());
-
   const memory = new UserMemoryStore(c.DATA_DIR);
   registerRunRoute(scope, deps, memory);
   registerSessionRoutes(scope, deps);
   registerUserMemoryRoutes(scope, memory);
-  registerAuthRoutes(scope, deps, store);
+  registerAuthRoutes(scope, deps);
 };

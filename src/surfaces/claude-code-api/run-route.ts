@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AppDeps } from '../../deps.ts';
+import type { RunSpec } from '../../engine/spec.ts';
 import { clientGoneSignal } from '../../http/client-gone.ts';
-import type { RunSpec } from '../../runs/spec.ts';
+import type { AppDeps } from '../../http/surface.ts';
+import { userRoot } from '../../workspaces/owners.ts';
 import { callerOf } from './caller.ts';
 import { parseOrThrow } from './request-body.ts';
 import type { UserMemoryStore } from './user-memory.ts';
@@ -56,7 +57,7 @@ export function registerRunRoute(scope: FastifyInstance, deps: AppDeps, memory: 
     const userMemory = await memory.read(userId);
     const spec: RunSpec = {
       owner: userId,
-      workspace: `users/${userId}`,
+      workspace: userRoot(userId),
       prompt: body.prompt,
       onBusy: 'wait',
       ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
@@ -65,8 +66,8 @@ export function registerRunRoute(scope: FastifyInstance, deps: AppDeps, memory: 
         ? { session: { kind: RUN_SESSION_KIND, name: body.sessionId, mode: 'continue' } }
         : {}),
     };
-    const run = await deps.runs.submit(spec, clientGoneSignal(req, reply));
-    const record = await run.done;
+    const run = await deps.engine.submit(spec, { signal: clientGoneSignal(req, reply) });
+    const record = await deps.engine.wait(run.id);
     const timedOut = record.status === 'timed_out';
     return reply.send({
       success: record.status === 'succeeded',

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AppDeps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
 import { engineHealth } from '../health/index.ts';
 import { callerOf } from './caller.ts';
 import { parseOrThrow } from './request-body.ts';
@@ -18,7 +18,7 @@ export function registerSessionRoutes(scope: FastifyInstance, deps: AppDeps): vo
     const health = engineHealth(deps);
     const owner = caller.isAdmin ? undefined : caller.userId;
     const sessions = (await deps.sessions.list(owner)).filter((s) => s.kind === RUN_SESSION_KIND);
-    const runs = deps.runs.activeRuns().filter((r) => owner === undefined || r.owner === owner);
+    const runs = await deps.engine.list({ state: 'active', ...(owner !== undefined ? { owner } : {}) });
     return {
       status: health.status,
       user: { userId: caller.userId, isAdmin: caller.isAdmin },

@@ -1,10 +1,11 @@
 import type { FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
 import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
 import { parseWorkspaceName } from '../../workspaces/names.ts';
+import { userWorkspace, workspaceOfUser } from '../../workspaces/owners.ts';
 import type { ClaudeboxInstance } from './instances.ts';
 
 const principals = new WeakMap<FastifyRequest, Principal>();
@@ -44,16 +45,10 @@ export const DEFAULT_WORKSPACE = 'default';
 export function engineWorkspace(principal: Principal, workspace: string | undefined): string {
   const name = workspace === undefined || workspace === '' ? DEFAULT_WORKSPACE : workspace;
   parseWorkspaceName(name); // errors name the caller's workspace, not the prefixed one
-  return `${userRoot(principal)}/${name}`;
-}
-
-/** Where a user's workspaces live in the engine. */
-export function userRoot(principal: Principal): string {
-  return `users/${principal.userId}`;
+  return userWorkspace(principal.userId, name);
 }
 
 /** The caller's name for an engine workspace of theirs, or undefined when it is not theirs. */
 export function claudeboxWorkspace(principal: Principal, engineName: string): string | undefined {
-  const prefix = `${userRoot(principal)}/`;
-  return engineName.startsWith(prefix) ? engineName.slice(prefix.length) : undefined;
+  return workspaceOfUser(principal.userId, engineName);
 }

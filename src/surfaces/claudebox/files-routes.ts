@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
 import { deleteWorkspaceFile, openWorkspaceFile, writeWorkspaceFile } from '../../workspaces/file-streams.ts';
 import { assertNoEncodedSeparators } from '../../workspaces/names.ts';
-import { engineWorkspace, principalOf, userRoot } from './auth.ts';
+import { userRoot } from '../../workspaces/owners.ts';
+import { engineWorkspace, principalOf } from './auth.ts';
 
 type FileRoute = FastifyRequest<{ Params: { workspace: string; '*': string } }>;
 
@@ -18,7 +19,7 @@ export function registerFilesRoutes(scope: FastifyInstance, deps: AppDeps): void
 
   const listWorkspaces = async (req: FastifyRequest) => {
     const principal = principalOf(req);
-    const entries = await deps.workspaces.listWorkspaces(userRoot(principal));
+    const entries = await deps.workspaces.listWorkspaces(userRoot(principal.userId));
     return { workspaces: entries.map((e) => ({ name: e.path, mtime: e.mtime })) };
   };
   scope.get('/files', listWorkspaces);

@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps, Surface } from '../../app.ts';
 import { parseBodiesAsJson, passBodiesAsStreams } from '../../http/json-body.ts';
+import type { AppDeps, Surface } from '../../http/surface.ts';
 import { authenticateClaudebox } from './auth.ts';
 import { registerControlRoutes, registerHealthRoute } from './control-routes.ts';
 import { renderClaudeboxError } from './errors.ts';
 import { registerFilesRoutes } from './files-routes.ts';
 import { CLAUDEBOX_INSTANCES, type ClaudeboxInstance } from './instances.ts';
-import { RecentRuns } from './recent-runs.ts';
 import { registerRunRoutes } from './run-routes.ts';
 
 /** Run requests are prompts plus options; this bounds them (prompt length is checked separately). */
@@ -24,7 +23,6 @@ export interface ClaudeboxPluginOptions {
  */
 export async function claudeboxPlugin(scope: FastifyInstance, opts: ClaudeboxPluginOptions): Promise<void> {
   const { deps, instance } = opts;
-  const recent = new RecentRuns();
   scope.setErrorHandler(renderClaudeboxError);
   registerHealthRoute(scope, deps);
   await scope.register(async (json) => {
@@ -32,8 +30,8 @@ export async function claudeboxPlugin(scope: FastifyInstance, opts: ClaudeboxPlu
     json.addHook('onRequest', async (req) => {
       await authenticateClaudebox(deps, req, instance);
     });
-    registerRunRoutes(json, deps, recent, instance);
-    registerControlRoutes(json, deps, recent);
+    registerRunRoutes(json, deps, instance);
+    registerControlRoutes(json, deps);
   });
   await scope.register(async (files) => {
     passBodiesAsStreams(files);

@@ -1,7 +1,7 @@
-import { isProviderConfigured, ZAI_DEFAULT_MODEL, ZAI_FAMILY_MODELS } from '../../agents/providers.ts';
 import { type Principal, servicePrincipal } from '../../auth/principal.ts';
 import type { Config } from '../../config/index.ts';
-import type { ModelProvider } from '../../runs/spec.ts';
+import { isProviderConfigured, ZAI_DEFAULT_MODEL, ZAI_FAMILY_MODELS } from '../../engine/providers.ts';
+import type { ModelProvider } from '../../engine/spec.ts';
 
 /** Config variables that hold a claudebox instance's bearer tokens. */
 export type InstanceTokenVar = 'CLAUDEBOX_API_TOKEN' | 'CLAUDEBOX_ZAI_API_TOKEN' | 'LITELLM_MASTER_KEY';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
 import type { Config } from '../../config/index.ts';
+import type { RunSpec } from '../../engine/spec.ts';
 import { AppError } from '../../errors.ts';
-import type { RunSpec } from '../../runs/spec.ts';
 import { engineWorkspace } from './auth.ts';
 import { type ClaudeboxInstance, instanceModel, isInstanceAvailable } from './instances.ts';
 import { parseJsonSchemaText } from './json-schema.ts';

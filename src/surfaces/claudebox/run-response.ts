@@ -1,6 +1,6 @@
+import type { ContentBlock, RunEvent, StoredEvent } from '../../engine/events.ts';
+import type { RunRecord } from '../../engine/record.ts';
 import { AppError } from '../../errors.ts';
-import type { RunRecord } from '../../runs/active-run.ts';
-import type { ContentBlock, RunEvent, StoredEvent } from '../../runs/events.ts';
 
 /** The seed's result object (claude -p --output-format json, camel-cased). */
 export interface ClaudeboxResult {

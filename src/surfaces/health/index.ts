@@ -1,21 +1,20 @@
-import type { Surface } from '../../app.ts';
-import type { AppDeps } from '../../deps.ts';
+import type { SandboxInfo } from '../../engine/port.ts';
+import type { AppDeps, Surface } from '../../http/surface.ts';
 
 /** Engine health as every surface reports it: model, pool and queue. */
 export function engineHealth(deps: AppDeps) {
-  const pool = deps.backend.poolState();
-  const queue = deps.runs.queueState();
-  const method = deps.modelAuth.method();
+  const { pool, queue, sandbox } = deps.engine.health();
+  const method = deps.model.method();
   // Unhealthy: no way to reach a model, or agent processes keep failing to start. An empty
   // pool alone is not: a sandboxed server warms spares per owner once owners have run.
   const isHealthy = method !== 'none' && pool.startFailures < 3;
   return {
     status: isHealthy ? 'ok' : 'degraded',
     isHealthy,
-    model: { method, isFake: deps.modelAuth.isFake, default: deps.config.current().CLAUDE_MODEL },
+    model: { method, isFake: deps.model.isFake, default: deps.config.current().CLAUDE_MODEL },
     // Which confinement agents run under: `bwrap`, or `none` (see sandboxNote).
-    sandbox: deps.sandbox.name,
-    ...(deps.sandbox.reason ? { sandboxNote: sandboxNote(deps.sandbox) } : {}),
+    sandbox: sandbox.name,
+    ...(sandbox.reason ? { sandboxNote: sandboxNote(sandbox) } : {}),
     pool,
     queue,
   };
@@ -29,7 +28,7 @@ export const healthSurface: Surface = async (app, deps) => {
   });
 };
 
-function sandboxNote(s: AppDeps['sandbox']): string {
+function sandboxNote(s: SandboxInfo): string {
   return s.isLoopbackOnly
     ? `agents run unconfined (${s.reason}); runs are served to local, unproxied callers only`
     : `agents run unconfined (${s.reason})`;

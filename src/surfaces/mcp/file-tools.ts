@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import type { AppDeps } from '../../app.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
+import { jsonText, toolCall } from '../../mcp/tool-result.ts';
 import { deleteWorkspaceFile, openWorkspaceFile, writeWorkspaceFile } from '../../workspaces/file-streams.ts';
-import { engineWorkspace, userRoot } from '../claudebox/auth.ts';
-import { jsonText, toolCall } from './tool-result.ts';
+import { userRoot } from '../../workspaces/owners.ts';
+import { engineWorkspace } from '../claudebox/auth.ts';
 
 /**
  * A tool result travels in one JSON-RPC message, held in memory on both sides: reads are
@@ -103,7 +104,7 @@ export function registerFileTools(server: McpServer, deps: AppDeps, principal: P
     (args) =>
       toolCall(async () => {
         if (!args.workspace) {
-          const entries = await deps.workspaces.listWorkspaces(userRoot(principal));
+          const entries = await deps.workspaces.listWorkspaces(userRoot(principal.userId));
           return jsonText({ workspaces: entries.map((e) => ({ name: e.path, mtime: e.mtime })) });
         }
         const files = await deps.workspaces.list(engineWorkspace(principal, args.workspace));

@@ -1,23 +1,31 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps, Surface } from '../../app.ts';
 import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import { authenticatedCaller, authenticateFirst } from '../../http/auth-first.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
+import type { AppDeps, Surface } from '../../http/surface.ts';
+import { McpHost, type McpHostOptions } from '../../mcp/host.ts';
 import { authenticateClaudebox } from '../claudebox/auth.ts';
 import { renderClaudeboxError } from '../claudebox/errors.ts';
 import { CLAUDEBOX, CLAUDEBOX_INSTANCES, type ClaudeboxInstance } from '../claudebox/instances.ts';
 import { registerFileTools } from './file-tools.ts';
 import { registerRunTool } from './run-tool.ts';
-import { type McpSessionLimits, McpSessions } from './sessions.ts';
 
 const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 const DEFAULT_IDLE_MS = 30 * 60 * 1000;
+
+/** Each session holds a server object: bounded per caller, and in all. */
+export interface McpSessionLimits {
+  /** A caller opening more evicts its own least recently used idle session, never another's. */
+  maxPerOwner: number;
+  /** Past this, new sessions are refused (busy) until some close or idle out. */
+  maxTotal: number;
+}
+
+const DEFAULT_LIMITS: McpSessionLimits = { maxPerOwner: 64, maxTotal: 1024 };
 
 type Authenticate = (deps: AppDeps, req: FastifyRequest) => Promise<Principal>;
 
@@ -43,6 +51,27 @@ function buildServer(deps: AppDeps, principal: Principal, instance: ClaudeboxIns
 }
 
 /**
+ * How the claudebox and gateway MCP servers are hosted: sessions idle out; 64 per caller,
+ * its next evicting its own least recently used idle one (refused when all are busy);
+ * past 1024 in all, new ones are refused.
+ */
+export function claudeboxMcpHosting(
+  opts: { idleMs?: number; limits?: Partial<McpSessionLimits> } = {},
+): McpHostOptions {
+  return {
+    mode: 'sessions',
+    idleMs: opts.idleMs ?? DEFAULT_IDLE_MS,
+    ...DEFAULT_LIMITS,
+    ...opts.limits,
+    mayEvictBusy: false,
+    whenFull: 'refuse',
+    // A request without a session id that is not an initialize is served by a throwaway server.
+    servesSessionlessPosts: true,
+    sessionRequiredMessage: 'Mcp-Session-Id header is required',
+  };
+}
+
+/**
  * MCP over Streamable HTTP at /claudebox/mcp/ (claudebox token) and the gateway's /mcp/
  * (master key), both serving the same five tools for the caller's own workspaces.
  * An initialize request opens a stateful session (Mcp-Session-Id); a request without a
@@ -50,8 +79,8 @@ function buildServer(deps: AppDeps, principal: Principal, instance: ClaudeboxIns
  */
 export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSessionLimits> } = {}): Surface {
   return async (scope, deps) => {
-    const sessions = new McpSessions(opts.idleMs ?? DEFAULT_IDLE_MS, opts.limits);
-    scope.addHook('onClose', () => sessions.close());
+    const host = new McpHost(claudeboxMcpHosting(opts));
+    scope.addHook('onClose', () => host.close());
     parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
     scope.setErrorHandler(renderClaudeboxError);
 
@@ -59,28 +88,11 @@ export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSess
       ({ instance }: Endpoint) =>
       async (req: FastifyRequest, reply: FastifyReply) => {
         const principal = authenticatedCaller<Principal>(req);
-        const sid = req.headers['mcp-session-id'];
-        if (typeof sid === 'string') {
-          const transport = sessions.use(sid, principal.userId, reply.raw);
-          if (!transport) throw new AppError('not_found', 'Unknown or expired MCP session');
-          reply.hijack();
-          return transport.handleRequest(req.raw, reply.raw, req.body);
-        }
-        if (req.method === 'POST' && isInitializeRequest(req.body)) {
-          const transport = await sessions.open(buildServer(deps, principal, instance), principal.userId);
-          reply.hijack();
-          return transport.handleRequest(req.raw, reply.raw, req.body);
-        }
-        if (req.method !== 'POST') throw new AppError('invalid_request', 'Mcp-Session-Id header is required');
-        const server = buildServer(deps, principal, instance);
-        const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-        reply.raw.on('close', () => {
-          void transport.close();
-          void server.close();
+        await host.handle(req, reply, {
+          owner: principal.userId,
+          body: req.body,
+          build: () => ({ server: buildServer(deps, principal, instance) }),
         });
-        await server.connect(transport);
-        reply.hijack();
-        return transport.handleRequest(req.raw, reply.raw, req.body);
       };
     // Each claudebox instance at <prefix>/mcp/ with its own credentials, provider and user;
     // the gateway's /mcp/ is the Claude instance's, as LiteLLM's MCP was.

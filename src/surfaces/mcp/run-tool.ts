@@ -1,10 +1,10 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { AppDeps } from '../../app.ts';
 import type { Principal } from '../../auth/principal.ts';
+import type { AppDeps } from '../../http/surface.ts';
+import { toolCall } from '../../mcp/tool-result.ts';
 import type { ClaudeboxInstance } from '../claudebox/instances.ts';
 import { runOptionsShape, toRunSpec } from '../claudebox/run-request.ts';
 import { progressMessageOf, renderResult } from '../claudebox/run-response.ts';
-import { toolCall } from './tool-result.ts';
 
 /** Streamed text is batched into progress notifications no more often than this. */
 const PROGRESS_EVERY_MS = 200;
@@ -33,13 +33,13 @@ export function registerRunTool(
     (args, extra) =>
       toolCall(async () => {
         const spec = toRunSpec(principal, args, deps.config.current(), instance);
-        const run = await deps.runs.submit(spec, extra.signal);
+        const run = await deps.engine.submit(spec, { signal: extra.signal });
         const progressToken = extra._meta?.progressToken;
         if (progressToken !== undefined) {
           let progress = 0;
           let pending = '';
           let lastSentAt = 0;
-          for await (const { event } of deps.runs.subscribe(run.id)) {
+          for await (const { event } of deps.engine.events(run.id)) {
             const message = progressMessageOf(event);
             if (message === undefined) continue;
             pending += event.type === 'text_delta' ? message : `[${message}]`;
@@ -55,7 +55,7 @@ export function registerRunTool(
             pending = '';
           }
         }
-        const out = renderResult(await run.done);
+        const out = renderResult(await deps.engine.wait(run.id));
         return {
           isError: out.isError,
           content: [{ type: 'text', text: out.result }],

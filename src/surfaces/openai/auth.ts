@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
 import { authenticate } from '../../auth/authenticate.ts';
 import { type Principal, servicePrincipal } from '../../auth/principal.ts';
 import { credentialOf } from '../../auth/secrets.ts';
+import type { AppDeps } from '../../http/surface.ts';
 import {
   CLAUDEBOX_INSTANCES,
   type ClaudeboxInstance,

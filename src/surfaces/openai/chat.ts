@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../../app.ts';
 import type { Principal } from '../../auth/principal.ts';
-import type { AppError } from '../../errors.ts';
+import type { RunSpec } from '../../engine/spec.ts';
+import { AppError } from '../../errors.ts';
 import { authenticatedCaller } from '../../http/auth-first.ts';
 import { clientGoneSignal } from '../../http/client-gone.ts';
-import type { ActiveRun } from '../../runs/active-run.ts';
-import type { RunSpec } from '../../runs/spec.ts';
+import type { AppDeps } from '../../http/surface.ts';
+import { userWorkspace } from '../../workspaces/owners.ts';
 import { engineWorkspace } from '../claudebox/auth.ts';
 import { SESSION_KIND } from '../claudebox/run-request.ts';
 import { callerOf } from './auth.ts';
@@ -13,12 +13,6 @@ import { completeRun, newCompletionMeta, streamRun } from './completion.ts';
 import { OpenAiError } from './errors.ts';
 import { type Caller, CLAUDE_OPS_MODEL, type Flavour, flavourOf } from './models.ts';
 import { type ChatBody, claudeboxOptions, lastUserPrompt, modelNamed, parseChatBody } from './request.ts';
-
-/** claude-ops runs in flight, for seed 000's "a session is already running" limit. */
-export interface ChatState {
-  /** Busy claude-ops session slots (slot i runs in its own workspace). */
-  claudeOpsSlots: Set<number>;
-}
 
 /** Seed 000's chat app calls this path; the claude-ops flavour is served there. */
 export const CLAUDE_OPS_PATH = '/v1/chat/completions';
@@ -40,7 +34,6 @@ export function chatCaller(deps: AppDeps, path: string) {
 /** POST …/chat/completions on every OpenAI path: flavour by model, one run, rendered. */
 export async function handleChatCompletion(
   deps: AppDeps,
-  state: ChatState,
   req: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
@@ -79,53 +72,46 @@ export async function handleChatCompletion(
   const meta = newCompletionMeta(body.model);
   const run =
     principal && flavour.kind === 'claudebox'
-      ? await deps.runs.submit(claudeboxSpec(req, body, principal, flavour, prompt), signal)
-      : await submitClaudeOps(deps, state, prompt, signal);
-  if (body.stream) return streamRun(deps, reply, run, meta, body.stream_options?.include_usage === true);
-  return completeRun(run, meta);
+      ? await deps.engine.submit(claudeboxSpec(req, body, principal, flavour, prompt), { signal })
+      : await submitClaudeOps(deps, prompt, signal);
+  if (body.stream) return streamRun(deps, reply, run.id, meta, body.stream_options?.include_usage === true);
+  return completeRun(deps, run.id, meta);
 }
 
-async function submitClaudeOps(
-  deps: AppDeps,
-  state: ChatState,
-  prompt: string,
-  signal: AbortSignal,
-): Promise<ActiveRun> {
+/**
+ * Seed 000's "a session is already running" limit: up to CLAUDEOPS_CHAT_MAX_SESSIONS
+ * claude-ops runs at once, each in a workspace of its own (slot i). A slot is busy while
+ * the engine has a run in its workspace; the engine's workspace lock decides between two
+ * requests arriving together (the loser gets `conflict` and tries the next slot).
+ */
+async function submitClaudeOps(deps: AppDeps, prompt: string, signal: AbortSignal): Promise<{ id: string }> {
   const max = deps.config.current().CLAUDEOPS_CHAT_MAX_SESSIONS;
-  let slot = 0;
-  while (state.claudeOpsSlots.has(slot)) slot += 1;
-  if (slot >= max) {
-    throw new OpenAiError(
-      'busy',
-      'rate_limit_exceeded',
-      'A session is already running. Try again shortly.',
-      'rate_limit_error',
-      2,
-    );
-  }
-  // Taken before the await so two requests arriving together cannot both pass the check.
-  // Each concurrent session has a workspace of its own, so up to the limit run in parallel.
-  state.claudeOpsSlots.add(slot);
-  try {
-    const run = await deps.runs.submit(
-      {
-        owner: 'claude-ops',
-        workspace: slot === 0 ? 'users/claude-ops/chat' : `users/claude-ops/chat-${slot}`,
-        prompt,
+  const active = await deps.engine.list({ state: 'active', owner: CLAUDE_OPS_OWNER });
+  const busy = new Set(active.map((r) => r.workspace));
+  for (let slot = 0; slot < max; slot += 1) {
+    const workspace = userWorkspace(CLAUDE_OPS_OWNER, slot === 0 ? 'chat' : `chat-${slot}`);
+    if (busy.has(workspace)) continue;
+    try {
+      return await deps.engine.submit(
         // No session: seed 000's chat is stateless, every message is a fresh agent session.
-        onBusy: 'wait',
-      },
-      signal,
-    );
-    void run.done.finally(() => {
-      state.claudeOpsSlots.delete(slot);
-    });
-    return run;
-  } catch (err) {
-    state.claudeOpsSlots.delete(slot);
-    throw err;
+        { owner: CLAUDE_OPS_OWNER, workspace, prompt, onBusy: 'conflict' },
+        { signal },
+      );
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'conflict') continue;
+      throw err;
+    }
   }
+  throw new OpenAiError(
+    'busy',
+    'rate_limit_exceeded',
+    'A session is already running. Try again shortly.',
+    'rate_limit_error',
+    2,
+  );
 }
+
+const CLAUDE_OPS_OWNER = 'claude-ops';
 
 /**
  * claudebox's own mapping, imported so the two can never drift: user U's workspace W is

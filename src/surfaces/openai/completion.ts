@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import type { AppDeps } from '../../app.ts';
+import type { Usage } from '../../engine/events.ts';
 import { AppError } from '../../errors.ts';
 import { SseWriter } from '../../http/sse.ts';
-import type { ActiveRun } from '../../runs/active-run.ts';
-import type { Usage } from '../../runs/events.ts';
+import type { AppDeps } from '../../http/surface.ts';
 import { renderOpenAiError, runFailure } from './errors.ts';
 
 /** What every chunk and completion of one response repeats. */
@@ -32,8 +31,12 @@ export function openAiUsage(u: Usage | undefined): OpenAiUsage {
 }
 
 /** stream:false — waits for the run and answers one chat.completion, or throws its failure. */
-export async function completeRun(run: ActiveRun, meta: CompletionMeta): Promise<Record<string, unknown>> {
-  const record = await run.done;
+export async function completeRun(
+  deps: AppDeps,
+  runId: string,
+  meta: CompletionMeta,
+): Promise<Record<string, unknown>> {
+  const record = await deps.engine.wait(runId);
   if (record.status !== 'succeeded') throw runFailure(record.status, record.error);
   return {
     id: meta.id,
@@ -59,18 +62,18 @@ export async function completeRun(run: ActiveRun, meta: CompletionMeta): Promise
 export async function streamRun(
   deps: AppDeps,
   reply: FastifyReply,
-  run: ActiveRun,
+  runId: string,
   meta: CompletionMeta,
   isUsageWanted: boolean,
 ): Promise<void> {
   reply.hijack();
   const sse = new SseWriter(reply.raw, deps.config.current().SSE_HEARTBEAT_MS, headersOf(reply));
   try {
-    await relay(deps, sse, run, meta, isUsageWanted);
+    await relay(deps, sse, runId, meta, isUsageWanted);
   } catch (err) {
     // Headers are sent: the failure can only be told inside the stream, never as a hang.
-    reply.log.error({ err, runId: run.id }, 'stream relay failed');
-    deps.runs.cancel(run.id);
+    reply.log.error({ err, runId }, 'stream relay failed');
+    void deps.engine.cancel(runId);
     await sse.send(JSON.stringify(renderOpenAiError(new AppError('internal', 'The stream failed')).body));
     await sse.send('[DONE]');
   } finally {
@@ -81,7 +84,7 @@ export async function streamRun(
 async function relay(
   deps: AppDeps,
   sse: SseWriter,
-  run: ActiveRun,
+  runId: string,
   meta: CompletionMeta,
   isUsageWanted: boolean,
 ): Promise<void> {
@@ -95,7 +98,7 @@ async function relay(
     });
   await sse.send(chunk({ role: 'assistant', content: '' }));
   let hasText = false;
-  for await (const { event } of deps.runs.subscribe(run.id)) {
+  for await (const { event } of deps.engine.events(runId)) {
     if (sse.isClosed) break; // the run is being cancelled by the close; stop relaying
     if (event.type === 'text_delta' && event.text) {
       hasText = true;
@@ -105,7 +108,7 @@ async function relay(
       await sse.send(chunk({ content: `\n[tool: ${event.name}]\n` }));
     }
   }
-  const record = await run.done;
+  const record = await deps.engine.wait(runId);
   if (sse.isClosed) return;
   if (record.status === 'succeeded') {
     // An agent that answered without partial messages still answers.

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { Surface } from '../../app.ts';
-import type { AppDeps } from '../../deps.ts';
 import { authenticateFirst } from '../../http/auth-first.ts';
 import { prepareErrorReply, toAppError } from '../../http/errors.ts';
+import type { AppDeps, Surface } from '../../http/surface.ts';
 import { CLAUDEBOX_INSTANCES } from '../claudebox/instances.ts';
 import { callerOf } from './auth.ts';
-import { type ChatState, chatCaller, handleChatCompletion } from './chat.ts';
+import { chatCaller, handleChatCompletion } from './chat.ts';
 import { OpenAiError, renderOpenAiError } from './errors.ts';
 import { modelsFor } from './models.ts';
 import { parseChatBodies } from './request.ts';
@@ -28,11 +27,10 @@ export const openAiSurface: Surface = async (app, deps) => {
     return reply.send(renderOpenAiError(appErr).body);
   });
   // Shared by all paths: the claude-ops limit is about runs, whichever URL started them.
-  const state: ChatState = { claudeOpsSlots: new Set() };
   for (const prefix of ['/v1', ...INSTANCE_PATHS, '']) {
     const path = `${prefix}/chat/completions`;
     app.post(path, { onRequest: authenticateFirst(chatCaller(deps, path)) }, (req, reply) =>
-      handleChatCompletion(deps, state, req, reply),
+      handleChatCompletion(deps, req, reply),
     );
   }
   registerModelRoutes(app, deps);

@@ -1,15 +1,9 @@
-import { join } from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Surface } from '../../app.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { limitAnonymousBodies } from '../../http/auth-first.ts';
 import { prepareErrorReply, toAppError } from '../../http/errors.ts';
 import { passBodiesAsStreams } from '../../http/json-body.ts';
-import { type Clock, systemClock } from '../../storage/clock.ts';
-import { MultipartUploads } from '../../storage/multipart.ts';
-import { ObjectStore } from '../../storage/object-store.ts';
-import type { LockLimits } from '../../storage/rw-lock.ts';
-import { startSweeper } from '../../storage/sweeper.ts';
+import type { Surface } from '../../http/surface.ts';
 import { principalOfKey } from './access.ts';
 import type { StorageContext } from './context.ts';
 import { registerStorageMcp } from './mcp.ts';
@@ -21,73 +15,48 @@ import { handleS3, keyRingOf } from './s3-router.ts';
 /** Paths whose callers speak JSON; everything else under /storage speaks S3 (XML errors). */
 const JSON_PATHS = [`${STORAGE_PREFIX}/health`, `${STORAGE_PREFIX}/presign/`, `${STORAGE_PREFIX}/mcp`];
 
-export interface StorageSurfaceOptions {
-  /** Time for TTLs and signature checks; tests pass a movable clock. */
-  clock?: Clock;
-  locks?: Partial<LockLimits>;
-}
-
 /** The hybrids3-compatible object storage at /storage: REST (Bearer), S3 (SigV4) and MCP. */
-export function createStorageSurface(opts: StorageSurfaceOptions = {}): Surface {
-  return async (app, deps) => {
-    const config = () => deps.config.current();
-    const store = new ObjectStore({
-      root: join(config().DATA_DIR, 'storage'),
-      clock: opts.clock ?? systemClock,
-      locks: opts.locks,
-    });
-    const ctx: StorageContext = { store, uploads: new MultipartUploads(store), config };
+export const storageSurface: Surface = async (app, deps) => {
+  const config = () => deps.config.current();
+  // Built (with its expiry sweeper) by the composition root.
+  const ctx: StorageContext = { store: deps.storage.store, uploads: deps.storage.uploads, config };
 
-    // Uploads stream to disk; nothing under /storage is parsed by Fastify.
-    passBodiesAsStreams(app);
-    // S3 clients report this id (and the same one is the RequestId of every XML error).
-    app.addHook('onRequest', async (req, reply) => {
-      reply.header('x-amz-request-id', String(req.id));
-      // An empty Content-Type is no type (S3 stores the upload); Fastify would answer 415.
-      if (req.headers['content-type']?.trim() === '') delete req.headers['content-type'];
-    });
-    app.setErrorHandler((err, req, reply) => {
-      const appErr = toAppError(err, req);
-      const path = (req.raw.url ?? '').split('?')[0] ?? '';
-      if (JSON_PATHS.some((p) => path.startsWith(p))) {
-        prepareErrorReply(appErr, reply);
-        return reply.send({ error: { code: appErr.code, message: appErr.message } });
+  // Uploads stream to disk; nothing under /storage is parsed by Fastify.
+  passBodiesAsStreams(app);
+  // S3 clients report this id (and the same one is the RequestId of every XML error).
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-amz-request-id', String(req.id));
+    // An empty Content-Type is no type (S3 stores the upload); Fastify would answer 415.
+    if (req.headers['content-type']?.trim() === '') delete req.headers['content-type'];
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const appErr = toAppError(err, req);
+    const path = (req.raw.url ?? '').split('?')[0] ?? '';
+    if (JSON_PATHS.some((p) => path.startsWith(p))) {
+      prepareErrorReply(appErr, reply);
+      return reply.send({ error: { code: appErr.code, message: appErr.message } });
+    }
+    return sendS3Error(appErr, req, reply, path.slice(STORAGE_PREFIX.length) || '/');
+  });
+
+  // MCP's keys travel inside the body (auth_key): without a valid Bearer, bodies stay small.
+  limitAnonymousBodies(app, {
+    paths: [`${STORAGE_PREFIX}/mcp`, `${STORAGE_PREFIX}/mcp/`],
+    maxAnonymousBytes: 1024 * 1024,
+    isAuthenticated: (req) => {
+      const key = credentialOf(req.headers);
+      try {
+        return key !== undefined && principalOfKey(key, keyRingOf(ctx)).kind !== 'anonymous';
+      } catch {
+        return false;
       }
-      return sendS3Error(appErr, req, reply, path.slice(STORAGE_PREFIX.length) || '/');
-    });
-
-    // MCP's keys travel inside the body (auth_key): without a valid Bearer, bodies stay small.
-    limitAnonymousBodies(app, {
-      paths: [`${STORAGE_PREFIX}/mcp`, `${STORAGE_PREFIX}/mcp/`],
-      maxAnonymousBytes: 1024 * 1024,
-      isAuthenticated: (req) => {
-        const key = credentialOf(req.headers);
-        try {
-          return key !== undefined && principalOfKey(key, keyRingOf(ctx)).kind !== 'anonymous';
-        } catch {
-          return false;
-        }
-      },
-    });
-    app.get(`${STORAGE_PREFIX}/health`, async () => ({ status: 'ok' }));
-    app.post(`${STORAGE_PREFIX}/presign/*`, (req, reply) => handlePresign(ctx, req, reply));
-    await registerStorageMcp(app, ctx);
-    const s3 = (req: FastifyRequest, reply: FastifyReply) => handleS3(ctx, req, reply);
-    // Without a trailing slash too: S3 clients list buckets at GET /storage.
-    app.all(STORAGE_PREFIX, s3);
-    app.all(`${STORAGE_PREFIX}/*`, s3);
-
-    const sweeper = startSweeper({
-      store,
-      intervalMs: config().HYBRIDS3_SWEEP_INTERVAL ?? 60_000,
-      buckets: () =>
-        config()
-          .buckets.filter((b) => b.ttlMs !== undefined)
-          .map((b) => b.name),
-      onError: (err) => app.log.error({ err }, 'storage sweep failed'),
-    });
-    app.addHook('onClose', async () => sweeper.stop());
-  };
-}
-
-export const storageSurface: Surface = createStorageSurface();
+    },
+  });
+  app.get(`${STORAGE_PREFIX}/health`, async () => ({ status: 'ok' }));
+  app.post(`${STORAGE_PREFIX}/presign/*`, (req, reply) => handlePresign(ctx, req, reply));
+  await registerStorageMcp(app, ctx);
+  const s3 = (req: FastifyRequest, reply: FastifyReply) => handleS3(ctx, req, reply);
+  // Without a trailing slash too: S3 clients list buckets at GET /storage.
+  app.all(STORAGE_PREFIX, s3);
+  app.all(`${STORAGE_PREFIX}/*`, s3);
+};

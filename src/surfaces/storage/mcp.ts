@@ -1,10 +1,12 @@
 import { Readable } from 'node:stream';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BucketConfig } from '../../config/index.ts';
 import { AppError } from '../../errors.ts';
+import { McpHost, type McpHostOptions } from '../../mcp/host.ts';
+import { toolCall, toolText } from '../../mcp/tool-result.ts';
 import { type Principal, principalOfKey, requireRead, requireWrite, visibleBuckets } from './access.ts';
 import type { StorageContext } from './context.ts';
 import { parseExpires, presignUrl } from './presign-route.ts';
@@ -15,20 +17,11 @@ import { keyRingOf } from './s3-router.ts';
 const MAX_MCP_OBJECT_BYTES = 10 * 1024 * 1024;
 const MAX_MCP_REQUEST_BYTES = 20 * 1024 * 1024;
 
-type ToolResult = { content: { type: 'text'; text: string }[]; isError?: boolean };
+const ok = (value: unknown): CallToolResult => toolText(value);
 
-function ok(value: unknown): ToolResult {
-  return { content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value) }] };
-}
-
-async function guarded(fn: () => Promise<ToolResult>): Promise<ToolResult> {
-  try {
-    return await fn();
-  } catch (err) {
-    const message = err instanceof AppError ? err.message : 'Internal error';
-    return { content: [{ type: 'text', text: message }], isError: true };
-  }
-}
+/** Storage tools tell the model only an AppError's message; anything else is an internal error. */
+const guarded = (fn: () => Promise<CallToolResult>): Promise<CallToolResult> =>
+  toolCall(fn, { describe: (err) => err.message, unexpected: 'Internal error' });
 
 function isTextual(contentType: string): boolean {
   return /^text\/|[/+](json|xml)\b|javascript|yaml/.test(contentType);
@@ -210,25 +203,20 @@ async function readJson(req: FastifyRequest): Promise<unknown> {
   }
 }
 
+/** Stateless: one server per request, its tools closing over the caller's Host; plain JSON answers. */
+export const STORAGE_MCP_HOSTING: McpHostOptions = { mode: 'stateless', enableJsonResponse: true };
+
 /** POST /storage/mcp/ (and without the slash): per-tool auth through each tool's auth_key. */
 export async function registerStorageMcp(app: FastifyInstance, ctx: StorageContext): Promise<void> {
+  const host = new McpHost(STORAGE_MCP_HOSTING);
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.method === 'POST' ? await readJson(req) : undefined;
-    const server = buildServer(ctx, req.headers.host ?? 'localhost', req.protocol);
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
+    await host.handle(req, reply, {
+      // Callers are told apart per tool call (auth_key), not per connection.
+      owner: 'storage',
+      body,
+      build: () => ({ server: buildServer(ctx, req.headers.host ?? 'localhost', req.protocol) }),
     });
-    reply.hijack();
-    // A hijacked reply skips Fastify's headers: set the ones every response carries.
-    reply.raw.setHeader('x-request-id', String(req.id));
-    reply.raw.setHeader('x-content-type-options', 'nosniff');
-    reply.raw.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req.raw, reply.raw, body);
   };
   for (const path of [`${STORAGE_PREFIX}/mcp`, `${STORAGE_PREFIX}/mcp/`]) {
     app.route({ method: ['GET', 'POST', 'DELETE'], url: path, handler: handle });

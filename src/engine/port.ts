@@ -1,0 +1,84 @@
+import type { RunStatus, StoredEvent } from './events.ts';
+import type { RunRecord } from './record.ts';
+import type { RunSpec } from './spec.ts';
+
+/**
+ * The RunEngine port: everything a surface may do with runs. A surface parses its protocol
+ * into a `RunSpec`, calls these, and renders events, records and `AppError`s in its own
+ * shape; it never holds an in-memory run. The embedded implementation is `runs/engine.ts`;
+ * a cluster one implements the same interface.
+ */
+export interface RunEngine {
+  /**
+   * Queues a run and returns its id at once. `signal` is the caller's interest: when it
+   * aborts (client gone) the run is cancelled; a fire-and-forget caller passes none.
+   */
+  submit(spec: RunSpec, opts?: { signal?: AbortSignal }): Promise<{ id: string }>;
+  /** The run's events after `afterSeq`: the stored ones, then live ones until it finishes. */
+  events(id: string, afterSeq?: number): AsyncIterable<StoredEvent>;
+  /** Resolves with the run's final record once it has settled (its processes are gone). */
+  wait(id: string): Promise<RunRecord>;
+  /**
+   * Cancels a queued or running run; false when it is not active. With `wait`, resolves
+   * once the run has settled.
+   */
+  cancel(id: string, opts?: { wait?: boolean }): Promise<boolean>;
+  get(id: string): Promise<RunRecord | undefined>;
+  list(filter: RunFilter): Promise<RunSummary[]>;
+  health(): EngineHealth;
+}
+
+export interface RunFilter {
+  /** `active`: queued or running (oldest first); `finished`: settled (most recently finished first). */
+  state: 'active' | 'finished';
+  owner?: string;
+  workspace?: string;
+  /** Workspaces whose name starts with this. */
+  workspacePrefix?: string;
+  /** At most this many (finished runs only; defaults to 1000). */
+  limit?: number;
+}
+
+export interface RunSummary {
+  id: string;
+  owner: string;
+  workspace: string;
+  status: RunStatus;
+  createdAt: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+}
+
+export interface QueueState {
+  running: number;
+  queued: number;
+  maxConcurrentRuns: number;
+  maxQueuedRuns: number;
+}
+
+/** The agent backend's process pool, as /health reports it. */
+export interface PoolState {
+  size: number;
+  idle: number;
+  busy: number;
+  warming: number;
+  /** Live processes parked for reuse by a later run of the same owner and settings. */
+  live: number;
+  /** Consecutive failed spare starts (the agent binary cannot start, say); 0 when fine. */
+  startFailures: number;
+}
+
+/** How agents are confined here, decided once at start-up. */
+export interface SandboxInfo {
+  name: 'bwrap' | 'none';
+  /** Unconfined, so runs are served to local, unproxied callers only. */
+  isLoopbackOnly: boolean;
+  /** Why the sandbox is off. */
+  reason?: string;
+}
+
+export interface EngineHealth {
+  pool: PoolState;
+  queue: QueueState;
+  sandbox: SandboxInfo;
+}

@@ -1,0 +1,18 @@
+import type { RunResult, RunStatus } from './events.ts';
+import type { RunSpec } from './spec.ts';
+
+/** A run as the engine stores it: what was asked, where it stands, and how it ended. */
+export interface RunRecord {
+  id: string;
+  owner: string;
+  workspace: string;
+  status: RunStatus;
+  spec: RunSpec;
+  result: RunResult | undefined;
+  error: string | undefined;
+  createdAt: number;
+  startedAt: number | undefined;
+  finishedAt: number | undefined;
+  /** The sandbox the agent ran under (`bwrap` or `none`). */
+  sandbox?: string;
+}

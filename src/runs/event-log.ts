@@ -1,0 +1,115 @@
+import type { RunEvent, StoredEvent } from '../engine/events.ts';
+import type { RunRepository } from './repository.ts';
+
+/**
+ * A run's seq-numbered events: kept in memory while the run is active so followers get
+ * them live, persisted to the store in batches, and read back from the store afterwards.
+ */
+export interface EventLog {
+  /** Starts the live log of a run that just became active. */
+  open(runId: string): void;
+  /** Adds an event to an open log (in memory until the next flush) and wakes its followers. */
+  append(runId: string, event: RunEvent): StoredEvent;
+  /** Persists what was appended since the last flush. */
+  flush(runId: string): Promise<void>;
+  /** What an open log holds so far: the text streamed (a stopped run's partial output) and whether it has an error event. */
+  summary(runId: string): { streamedText: string; hasError: boolean };
+  /** The run has finished: followers drain what is left and end; later readers read the store. */
+  close(runId: string): void;
+  /** Replays the events after `afterSeq`, then follows live ones until the run finishes. */
+  read(runId: string, afterSeq: number): AsyncIterable<StoredEvent>;
+}
+
+class LiveLog {
+  readonly events: StoredEvent[] = [];
+  streamedText = '';
+  persistedSeq = 0;
+  isClosed = false;
+  readonly #listeners = new Set<() => void>();
+
+  push(event: RunEvent): StoredEvent {
+    const stored = { seq: this.events.length + 1, event };
+    this.events.push(stored);
+    if (event.type === 'text_delta') this.streamedText += event.text;
+    this.notify();
+    return stored;
+  }
+
+  notify(): void {
+    for (const l of this.#listeners) l();
+  }
+
+  changed(): Promise<void> {
+    return new Promise((resolve) => {
+      const l = () => {
+        this.#listeners.delete(l);
+        resolve();
+      };
+      this.#listeners.add(l);
+    });
+  }
+}
+
+/** The embedded event log: in-process fan-out over the runs store. */
+export class StoredEventLog implements EventLog {
+  readonly #live = new Map<string, LiveLog>();
+
+  constructor(private readonly repository: RunRepository) {}
+
+  open(runId: string): void {
+    this.#live.set(runId, new LiveLog());
+  }
+
+  append(runId: string, event: RunEvent): StoredEvent {
+    return this.#log(runId).push(event);
+  }
+
+  async flush(runId: string): Promise<void> {
+    const log = this.#live.get(runId);
+    if (!log) return;
+    const pending = log.events.slice(log.persistedSeq);
+    if (pending.length === 0) return;
+    log.persistedSeq = log.events.length;
+    await this.repository.appendEvents(runId, pending);
+  }
+
+  summary(runId: string): { streamedText: string; hasError: boolean } {
+    const log = this.#live.get(runId);
+    return {
+      streamedText: log?.streamedText ?? '',
+      hasError: log?.events.some((e) => e.event.type === 'error') ?? false,
+    };
+  }
+
+  close(runId: string): void {
+    const log = this.#live.get(runId);
+    if (!log) return;
+    this.#live.delete(runId);
+    log.isClosed = true;
+    log.notify();
+  }
+
+  async *read(runId: string, afterSeq: number): AsyncGenerator<StoredEvent> {
+    const log = this.#live.get(runId);
+    if (!log) {
+      for (const e of await this.repository.events(runId, afterSeq)) yield e;
+      return;
+    }
+    let seq = afterSeq;
+    for (;;) {
+      while (seq < log.events.length) {
+        const e = log.events[seq];
+        seq += 1;
+        if (e && e.seq > afterSeq) yield e;
+      }
+      if (log.isClosed) return;
+      await log.changed();
+    }
+  }
+
+  #log(runId: string): LiveLog {
+    const log = this.#live.get(runId);
+    if (!log) throw new Error(`run ${runId} has no open event log`);
+    return log;
+  }
+}
