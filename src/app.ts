@@ -5,6 +5,15 @@ import { addResponseHeaders, newRequestId } from './http/request-id.ts';
 import type { AppDeps, Surface } from './http/surface.ts';
 import { MAX_TIMEOUT_FACTOR } from './surfaces/claude-code-api/run-route.ts';
 
+/** How long a refused request's body may keep arriving before its connection is cut. */
+const REFUSED_BODY_GRACE_MS = 2_000;
+
+function isRefusal(status: number): boolean {
+  return (
+    status === 401 || status === 403 || status === 404 || status === 413 || status === 429 || status === 503
+  );
+}
+
 export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Promise<FastifyInstance> {
   const c = deps.config.current();
   const requestTimeoutMs = c.REQUEST_TIMEOUT_MS;
@@ -42,6 +51,24 @@ export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Pro
     const appErr = toAppError(err, req);
     prepareErrorReply(appErr, reply);
     return reply.send({ error: { code: appErr.code, message: appErr.message } });
+  });
+  // A path no route serves is answered before its body is read: the 404 costs no parse.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.is404) return;
+    return reply
+      .status(404)
+      .send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
+  });
+  // A refused request whose body is still arriving is not waited on: Node discards what
+  // comes (the answer is already out, so a client still sending reads it rather than a
+  // reset), and a caller still sending after a short grace is cut, so a credential-less
+  // client cannot hold sockets (and descriptors) for REQUEST_TIMEOUT_MS.
+  app.addHook('onResponse', async (req, reply) => {
+    if (!isRefusal(reply.statusCode) || req.raw.complete) return;
+    const socket = req.raw.socket;
+    setTimeout(() => {
+      if (!req.raw.complete) socket.destroy();
+    }, REFUSED_BODY_GRACE_MS).unref();
   });
   app.setNotFoundHandler((req, reply) => {
     reply

@@ -124,6 +124,7 @@ export async function createDeps(
     maxQueuedRuns: c.MAX_QUEUED_RUNS,
     maxQueuedRunsPerOwner: c.MAX_QUEUED_RUNS_PER_OWNER,
     defaultTimeoutMs: c.RUN_TIMEOUT_MS,
+    maxPromptChars: c.MAX_PROMPT_CHARS,
     sandbox: {
       name: sandbox.name,
       isLoopbackOnly: sandbox.isLoopbackOnly,

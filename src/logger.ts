@@ -6,7 +6,21 @@ const SECRET_QUERY =
 
 /** A URL as it may be logged: credential-bearing query values censored. */
 export function loggableUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[redacted]');
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  // Names are judged decoded: `X-Amz-Signatur%65` is the same parameter to the server.
+  const query = url
+    .slice(q)
+    .replace(/([?&])([^=&#]*)/g, (_m, sep: string, name: string) => `${sep}${safeDecode(name)}`);
+  return url.slice(0, q) + query.replace(SECRET_QUERY, '$1[redacted]');
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** Secrets never reach logs: credentials in headers, query strings and known secret fields are censored. */

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { needsFakeModel } from './agents/model-auth.ts';
 import { buildApp } from './app.ts';
 import { readStoredOAuth } from './auth/oauth-store.ts';
-import type { ConfigSource } from './config/index.ts';
+import { type ConfigSource, shadowedFileVariables } from './config/index.ts';
 import { closeDeps, createDeps } from './deps.ts';
 import { type FakeModel, startFakeModel } from './fake-model/server.ts';
 import { createLogger } from './logger.ts';
@@ -65,6 +65,13 @@ export async function serve(config: ConfigSource): Promise<void> {
       // Keys removed from API_KEYS stop working now, not at the next restart.
       deps.keys.reload();
       logger.info('configuration reloaded (SIGHUP)');
+      const shadowed = shadowedFileVariables();
+      if (shadowed.length > 0) {
+        logger.warn(
+          { variables: shadowed },
+          'these variables are set in the process environment too, which wins over the env file: editing them in the file changes nothing (a key removed from the file stays valid) until they are removed from the environment and the server restarts',
+        );
+      }
     } catch (err) {
       logger.error(
         { err: (err as Error).message },

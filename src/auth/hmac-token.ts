@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { isValidUserId, type Principal } from './principal.ts';
+import { type Principal, WEB_USER_PREFIX } from './principal.ts';
 
 /** How long a front end's signed token is accepted after it was minted. */
 export const HMAC_TOKEN_TTL_MS = 5 * 60_000;
@@ -46,18 +46,17 @@ export function verifyHmacToken(
 }
 
 const MAX_NAME_CHARS = 512;
-/** Names mapped below carry this prefix; a name that already has it is mapped too. */
-const MAPPED_PREFIX = 'web.';
+const MAPPED_PREFIX = WEB_USER_PREFIX;
 
 /**
- * claude-code-web signs `session.user.name || email`: "Jane Doe", "jane@example.com". A name
- * that is already a safe user id (and not a service's) is used as it is; any other becomes
- * `web.<readable part>.<16 hex of SHA-256 of the exact name>`. Plain names never start with
- * `web.` (those are mapped as well), and the digest keeps two different names apart — unlike
- * a bare sanitiser, under which "Jane Doe" and "jane_doe" would share a workspace.
+ * claude-code-web signs `session.user.name || email`: "Jane Doe", "jane@example.com" — names
+ * the web user chooses. Every one maps to `web.<readable part>.<16 hex of SHA-256 of the
+ * exact name>`, a namespace no key may use (isValidUserId refuses `web.`): a web user who
+ * calls themself "alice" never becomes the API key user alice, and two different names
+ * never share a workspace (the original's sanitiser folded "Jane Doe" and "jane_doe"
+ * together).
  */
 export function userIdForName(name: string): string {
-  if (isValidUserId(name) && !name.startsWith(MAPPED_PREFIX)) return name;
   const readable =
     name
       .normalize('NFKD')

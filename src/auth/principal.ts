@@ -33,7 +33,10 @@ export function isSafeUserId(id: string): boolean {
   return USER_ID.test(id) && id !== '.' && id !== '..';
 }
 
-/** A name a credential (API key, stored key, signed token) may stand for: safe, and no service's. */
+/** Users signed in through a web front end (NEXTAUTH tokens) live under this prefix, theirs alone. */
+export const WEB_USER_PREFIX = 'web.';
+
+/** A name a key (API_KEYS, stored key) may stand for: safe, no service's, not a web user's. */
 export function isValidUserId(id: string): boolean {
-  return isSafeUserId(id) && !isServiceId(id);
+  return isSafeUserId(id) && !isServiceId(id) && !id.toLowerCase().startsWith(WEB_USER_PREFIX);
 }

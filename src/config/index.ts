@@ -88,6 +88,25 @@ export function readEnvironment(
 }
 
 /**
+ * Variables the env file sets to one value while the process environment holds another:
+ * the environment wins, so editing the file (and SIGHUP) changes nothing for them — a key
+ * removed from the file's API_KEYS stays valid. Names only, never values.
+ */
+export function shadowedFileVariables(
+  env: Record<string, string | undefined> = process.env,
+  cwd: string = process.cwd(),
+): string[] {
+  const file = envFilePath({ ...env }, cwd);
+  if (file === undefined) return [];
+  try {
+    const fromFile = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+    return Object.keys(fromFile).filter((name) => env[name] !== undefined && env[name] !== fromFile[name]);
+  } catch {
+    return [];
+  }
+}
+
+/**
  * The live configuration. Most settings are fixed at start-up; secrets that the seeds
  * promise can be rotated without a restart (CLAUDEOPS_CHAT_API_KEY, …) are read through
  * `current()` on every request, and `reload()` (SIGHUP) re-reads the .env file.

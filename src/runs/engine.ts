@@ -29,6 +29,12 @@ export interface EmbeddedEngineOptions {
   sandbox: SandboxInfo;
   /** Refuses a run the server may not start for the current caller (throws an AppError). */
   admit?: () => void;
+  /**
+   * Most characters a run may hand the model besides its prompt (a system prompt, an
+   * appended one, a JSON schema), each: surfaces check the prompt against MAX_PROMPT_CHARS
+   * in their own shape, and these must not be a way around it.
+   */
+  maxPromptChars?: number;
 }
 
 /** What the engine keeps of a run from submit until it settles; never handed out. */
@@ -61,9 +67,26 @@ export class EmbeddedRunEngine implements RunEngine {
     this.#executor = new AgentExecutor({ ...opts, log: this.#log });
   }
 
+  #checkSizes(spec: RunSpec): void {
+    const max = this.opts.maxPromptChars;
+    if (max === undefined) return;
+    const parts: Array<[string, string | undefined]> = [
+      ['prompt', spec.prompt],
+      ['systemPrompt', spec.systemPrompt],
+      ['appendSystemPrompt', spec.appendSystemPrompt],
+      ['jsonSchema', spec.jsonSchema === undefined ? undefined : JSON.stringify(spec.jsonSchema)],
+    ];
+    for (const [name, text] of parts) {
+      if (text !== undefined && text.length > max) {
+        throw new AppError('invalid_request', `${name} is longer than ${max} characters (MAX_PROMPT_CHARS)`);
+      }
+    }
+  }
+
   async submit(spec: RunSpec, opts: { signal?: AbortSignal } = {}): Promise<{ id: string }> {
     if (this.#isDraining) throw new AppError('unavailable', 'The server is shutting down', 5);
     this.opts.admit?.();
+    this.#checkSizes(spec);
     await this.opts.workspaces.ensure(spec.workspace); // validates the name before anything is stored
     if (
       spec.resumeSessionId &&

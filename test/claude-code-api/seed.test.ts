@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { signHmacToken } from '../../src/auth/hmac-token.ts';
+import { signHmacToken, userIdForName } from '../../src/auth/hmac-token.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { call, surfaces } from './client.ts';
 
@@ -79,7 +79,9 @@ describe('claude-code-api: the seed examples', () => {
     const fresh = signHmacToken(SECRET, 'webuser', Date.now());
     const r = await call(t.url, 'GET', '/status', { bearer: fresh });
     assert.equal(r.status, 200);
-    assert.equal(r.body.user.userId, 'webuser');
+    // A web front end's user lives in the web. namespace (docs/claude-code-api.md).
+    assert.equal(r.body.user.userId, userIdForName('webuser'));
+    assert.match(r.body.user.userId, /^web\.webuser\.[0-9a-f]{16}$/);
     const forged = signHmacToken('another-secret', 'webuser', Date.now());
     assert.equal((await call(t.url, 'GET', '/status', { bearer: forged })).status, 401);
   });

@@ -11,6 +11,12 @@ test('presigned signatures and tokens in URLs are censored in logs', () => {
   assert.doesNotMatch(safe, /abc123|private%2F2026/);
   assert.match(safe, /X-Amz-Algorithm=AWS4-HMAC-SHA256/);
   assert.match(safe, /x=1$/);
+  // A percent-encoded name is the same parameter to the server (red-team finding).
+  for (const name of ['X-Amz-Signatur%65', 'X%2DAmz-Credential', 't%6Fken']) {
+    const encoded = loggableUrl(`/storage/private/doc.pdf?${name}=sekrit-value&y=2`);
+    assert.doesNotMatch(encoded, /sekrit-value/, name);
+    assert.match(encoded, /y=2$/);
+  }
 });
 
 test('a request log line carries no credential from headers or query', async () => {

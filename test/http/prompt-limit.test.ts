@@ -55,6 +55,42 @@ describe('MAX_PROMPT_CHARS on every surface', () => {
     assert.equal(runs.length, 0);
   });
 
+  it('holds for the appended system prompt and the schema too (red-team bypass)', async () => {
+    const cases: Array<[string, string, unknown, Record<string, string>]> = [
+      ['/claudebox/run', 'box', { prompt: 'hi', appendSystemPrompt: LONG }, {}],
+      ['/claudebox/run', 'box', { prompt: 'hi', systemPrompt: LONG }, {}],
+      ['/claudebox/run', 'box', { prompt: 'hi', jsonSchema: JSON.stringify({ description: LONG }) }, {}],
+      [
+        '/claudebox/openai/v1/chat/completions',
+        'box',
+        { model: 'claudebox-haiku', messages: [{ role: 'user', content: 'hi' }] },
+        { 'x-claude-append-system-prompt': LONG },
+      ],
+      [
+        '/chat/completions',
+        'box',
+        {
+          model: 'claudebox-sonnet',
+          messages: [{ role: 'user', content: 'hi' }],
+          extra_headers: { 'X-Claude-Append-System-Prompt': LONG },
+        },
+        {},
+      ],
+    ];
+    for (const [path, key, body, headers] of cases) {
+      const res = await fetch(`${t.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      assert.equal(res.status, 400, `${path}: ${text}`);
+      assert.match(text, new RegExp(`longer than ${MAX} characters`), path);
+    }
+    const runs = await t.deps.db.selectFrom('runs').select('id').execute();
+    assert.equal(runs.length, 0);
+  });
+
   it('refuses it in the MCP claude_run tool too', async () => {
     const client = new Client({ name: 'limit', version: '1.0.0' });
     await client.connect(
