@@ -12,7 +12,15 @@ import { callerOf } from './auth.ts';
 import { completeRun, newCompletionMeta, streamRun } from './completion.ts';
 import { OpenAiError } from './errors.ts';
 import { type Caller, CLAUDE_OPS_MODEL, type Flavour, flavourOf } from './models.ts';
-import { type ChatBody, claudeboxOptions, lastUserPrompt, modelNamed, parseChatBody } from './request.ts';
+import {
+  assertSupported,
+  type ChatBody,
+  claudeboxOptions,
+  jsonSchemaOf,
+  lastUserPrompt,
+  modelNamed,
+  parseChatBody,
+} from './request.ts';
 
 /** Seed 000's chat app calls this path; the claude-ops flavour is served there. */
 export const CLAUDE_OPS_PATH = '/v1/chat/completions';
@@ -59,6 +67,8 @@ export async function handleChatCompletion(
       `The model \`${body.model}\` does not exist or you do not have access to it.`,
     );
   }
+  assertSupported(body);
+  const jsonSchema = jsonSchemaOf(body);
   const prompt = lastUserPrompt(body);
   const maxChars = deps.config.current().MAX_PROMPT_CHARS;
   if (prompt.length > maxChars) {
@@ -72,8 +82,11 @@ export async function handleChatCompletion(
   const meta = newCompletionMeta(body.model);
   const run =
     principal && flavour.kind === 'claudebox'
-      ? await deps.engine.submit(claudeboxSpec(req, body, principal, flavour, prompt), { signal })
-      : await submitClaudeOps(deps, prompt, signal);
+      ? await deps.engine.submit(
+          { ...claudeboxSpec(req, body, principal, flavour, prompt), ...(jsonSchema ? { jsonSchema } : {}) },
+          { signal },
+        )
+      : await submitClaudeOps(deps, prompt, signal, jsonSchema);
   if (body.stream) return streamRun(deps, reply, run.id, meta, body.stream_options?.include_usage === true);
   return completeRun(deps, run.id, meta);
 }
@@ -84,7 +97,12 @@ export async function handleChatCompletion(
  * the engine has a run in its workspace; the engine's workspace lock decides between two
  * requests arriving together (the loser gets `conflict` and tries the next slot).
  */
-async function submitClaudeOps(deps: AppDeps, prompt: string, signal: AbortSignal): Promise<{ id: string }> {
+async function submitClaudeOps(
+  deps: AppDeps,
+  prompt: string,
+  signal: AbortSignal,
+  jsonSchema: Record<string, unknown> | undefined,
+): Promise<{ id: string }> {
   const max = deps.config.current().CLAUDEOPS_CHAT_MAX_SESSIONS;
   const active = await deps.engine.list({ state: 'active', owner: CLAUDE_OPS_OWNER });
   const busy = new Set(active.map((r) => r.workspace));
@@ -94,7 +112,13 @@ async function submitClaudeOps(deps: AppDeps, prompt: string, signal: AbortSigna
     try {
       return await deps.engine.submit(
         // No session: seed 000's chat is stateless, every message is a fresh agent session.
-        { owner: CLAUDE_OPS_OWNER, workspace, prompt, onBusy: 'conflict' },
+        {
+          owner: CLAUDE_OPS_OWNER,
+          workspace,
+          prompt,
+          onBusy: 'conflict',
+          ...(jsonSchema ? { jsonSchema } : {}),
+        },
         { signal },
       );
     } catch (err) {

@@ -26,6 +26,15 @@ const chatBody = z.looseObject({
   messages: z.array(message),
   stream: z.boolean().nullish(),
   stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  response_format: z
+    .looseObject({
+      type: z.string(),
+      json_schema: z.looseObject({ name: z.string().optional(), schema: z.unknown().optional() }).optional(),
+    })
+    .nullish(),
+  n: z.number().nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().nullish(),
   extra_headers: z.record(z.string(), z.unknown()).nullish(),
 });
 
@@ -46,6 +55,40 @@ export function parseChatBody(body: unknown): ChatBody {
     throw invalidRequest(`Invalid request: ${issue?.path.join('.') || 'body'}: ${issue?.message ?? ''}`);
   }
   return parsed.data;
+}
+
+/**
+ * What a run cannot honour is refused, in OpenAI's shape, rather than silently answered
+ * otherwise: several choices (`n` > 1) and token log-probabilities. Sampling and tool
+ * fields (temperature, max_tokens, tools, tool_choice, …) are accepted and ignored, as the
+ * original claudebox did: Claude Code manages them itself.
+ */
+export function assertSupported(body: ChatBody): void {
+  if (body.n !== undefined && body.n !== null && body.n !== 1) {
+    throw invalidRequest('n > 1 is not supported: an agent run produces one answer');
+  }
+  if (body.logprobs === true || (body.top_logprobs ?? 0) > 0) {
+    throw invalidRequest('logprobs are not supported: the agent does not expose token probabilities');
+  }
+}
+
+/**
+ * `response_format` as the run's JSON-schema output: `json_object` asks for any object,
+ * `json_schema` for its `schema`; the answer's content is then the JSON text the agent
+ * produced for it. `text` (or none) is a plain answer.
+ */
+export function jsonSchemaOf(body: ChatBody): Record<string, unknown> | undefined {
+  const format = body.response_format;
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'object' };
+  if (format.type === 'json_schema') {
+    const schema = format.json_schema?.schema;
+    if (!schema || typeof schema !== 'object' || Array.isArray(schema)) {
+      throw invalidRequest('response_format.json_schema.schema must be a JSON Schema object');
+    }
+    return schema as Record<string, unknown>;
+  }
+  throw invalidRequest(`response_format.type must be text, json_object or json_schema, not ${format.type}`);
 }
 
 /**
