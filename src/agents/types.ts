@@ -10,6 +10,7 @@ export type AgentRunRequest = Pick<
   RunSpec,
   | 'owner'
   | 'prompt'
+  | 'images'
   | 'model'
   | 'provider'
   | 'systemPrompt'

@@ -6,12 +6,21 @@ export type Effort = 'low' | 'medium' | 'high' | 'max';
  */
 export type ModelProvider = 'anthropic' | 'zai';
 
+/** An image given with a prompt, as the Messages API takes one. */
+export interface PromptImage {
+  mediaType: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp';
+  /** Base64 of the image's bytes. */
+  data: string;
+}
+
 /** A caller's request for one agent run, as every surface builds it. */
 export interface RunSpec {
   owner: string;
   /** Workspace name (relative, safe segments); the run's cwd. */
   workspace: string;
   prompt: string;
+  /** Images the prompt comes with (base64), shown to the model before the prompt's text. */
+  images?: PromptImage[];
   model?: string;
   /** Unset means `anthropic`. */
   provider?: ModelProvider;

@@ -81,6 +81,7 @@ export class AgentExecutor implements Executor {
       jsonSchema: spec.jsonSchema,
       effort: spec.effort,
       resumeSessionId,
+      ...(spec.images?.length ? { images: spec.images } : {}),
       // A named or resumed session is continued later: its process keeps the conversation.
       keepsConversation: spec.session !== undefined || resumeSessionId !== undefined,
       forkSession: spec.forkSession,

@@ -78,6 +78,45 @@ describe('OpenAI request fields', { timeout: 180_000 }, () => {
     assert.match((ignored as OpenAI.ChatCompletion).choices[0]?.message.content ?? '', /Echo: .*hi/s);
   });
 
+  it('image_url parts with data: URLs reach the model as images; remote URLs are refused', async () => {
+    // A 1×1 PNG.
+    const png =
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+    t.fake.clearRequests();
+    const answer = await client.chat.completions.create({
+      model: 'sonnet',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'what is in this picture?' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+          ],
+        },
+      ],
+    });
+    assert.match(answer.choices[0]?.message.content ?? '', /what is in this picture\?/);
+    const sent = JSON.stringify(t.fake.requests().map((r) => r.body));
+    assert.match(sent, /"type":"image"/, 'an image block reached the model');
+    assert.ok(sent.includes(png), 'with the bytes the caller sent');
+
+    await assert.rejects(
+      client.chat.completions.create({
+        model: 'sonnet',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'fetch this' },
+              { type: 'image_url', image_url: { url: 'http://169.254.169.254/latest/meta-data/' } },
+            ],
+          },
+        ],
+      }),
+      (err: unknown) => err instanceof BadRequestError && /data: URL/.test(err.message),
+    );
+  });
+
   it('stream_options.include_usage sends the usage chunk before [DONE]', async () => {
     const stream = await client.chat.completions.create({
       model: 'sonnet',

@@ -3,6 +3,7 @@ import { closeSync } from 'node:fs';
 import type { Query, SDKUserMessage, SpawnedProcess, SpawnOptions } from '@anthropic-ai/claude-agent-sdk';
 import type { RelayGrant } from '../../egress/model-relay.ts';
 import type { RunEvent } from '../../engine/events.ts';
+import type { PromptImage } from '../../engine/spec.ts';
 import { killGroup, spawnInGroup } from '../../process/process-group.ts';
 import type { SandboxCommand } from '../../process/sandbox.ts';
 import type { Channel } from './channel.ts';
@@ -36,10 +37,19 @@ export function groupSpawner(
   };
 }
 
-export function userMessage(text: string): SDKUserMessage {
+export function userMessage(text: string, images?: readonly PromptImage[]): SDKUserMessage {
+  const content = images?.length
+    ? [
+        ...images.map((i) => ({
+          type: 'image' as const,
+          source: { type: 'base64' as const, media_type: i.mediaType, data: i.data },
+        })),
+        { type: 'text' as const, text },
+      ]
+    : text;
   return {
     type: 'user',
-    message: { role: 'user', content: text },
+    message: { role: 'user', content },
     parent_tool_use_id: null,
   } as SDKUserMessage;
 }
@@ -99,10 +109,14 @@ export class AgentProcess {
    * Runs one prompt to its result. The first message of a claimed or cold process is
    * already queued by its creator; later turns push their prompt here.
    */
-  async *turn(prompt: string | undefined, signal: AbortSignal): AsyncGenerator<RunEvent> {
+  async *turn(
+    prompt: string | undefined,
+    signal: AbortSignal,
+    images?: readonly PromptImage[],
+  ): AsyncGenerator<RunEvent> {
     this.lastUsedAt = Date.now();
     this.holdsConversation = true;
-    if (prompt !== undefined) this.input.push(userMessage(prompt));
+    if (prompt !== undefined) this.input.push(userMessage(prompt, images));
     for (;;) {
       const next = await this.#nextOrAbort(signal);
       if (next === ABORTED) {

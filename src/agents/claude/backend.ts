@@ -144,7 +144,7 @@ export class ClaudeBackend implements AgentBackend {
     this.#busy.add(proc);
     proc.grant.begin();
     try {
-      for await (const ev of proc.turn(isPromptQueued ? undefined : req.prompt, signal)) {
+      for await (const ev of proc.turn(isPromptQueued ? undefined : req.prompt, signal, req.images)) {
         // The relay's record of this run's model calls, before the run's last word.
         if (ev.type === 'result' || ev.type === 'error') {
           for (const call of proc.grant.end()) yield { type: 'model_call', call };
@@ -230,7 +230,7 @@ export class ClaudeBackend implements AgentBackend {
     await setUserMemory(spare.home, req.userMemory);
     await linkTranscripts(spare.home, transcriptsDir(this.opts.agentDir, req.owner));
     const input = new Channel<SDKUserMessage>();
-    input.push(userMessage(req.prompt));
+    input.push(userMessage(req.prompt, req.images));
     const q = spare.spare.claim({
       prompt: input,
       options: {
@@ -266,7 +266,7 @@ export class ClaudeBackend implements AgentBackend {
     const home = await createAgentHome(this.opts.agentDir, id, req.owner);
     await setUserMemory(home, req.userMemory);
     const input = new Channel<SDKUserMessage>();
-    input.push(userMessage(req.prompt));
+    input.push(userMessage(req.prompt, req.images));
     const holder: { child?: ChildProcess; proc?: AgentProcess } = {};
     const grant = this.#grant(req.provider ?? 'anthropic');
     const options: Options = {

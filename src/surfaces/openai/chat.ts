@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.ts';
-import type { RunSpec } from '../../engine/spec.ts';
+import type { PromptImage, RunSpec } from '../../engine/spec.ts';
 import { AppError } from '../../errors.ts';
 import { authenticatedCaller } from '../../http/auth-first.ts';
 import { clientGoneSignal } from '../../http/client-gone.ts';
@@ -17,6 +17,7 @@ import {
   type ChatBody,
   claudeboxOptions,
   jsonSchemaOf,
+  lastUserImages,
   lastUserPrompt,
   modelNamed,
   parseChatBody,
@@ -70,6 +71,7 @@ export async function handleChatCompletion(
   assertSupported(body);
   const jsonSchema = jsonSchemaOf(body);
   const prompt = lastUserPrompt(body);
+  const images = lastUserImages(body);
   const maxChars = deps.config.current().MAX_PROMPT_CHARS;
   if (prompt.length > maxChars) {
     throw new OpenAiError(
@@ -83,10 +85,14 @@ export async function handleChatCompletion(
   const run =
     principal && flavour.kind === 'claudebox'
       ? await deps.engine.submit(
-          { ...claudeboxSpec(req, body, principal, flavour, prompt), ...(jsonSchema ? { jsonSchema } : {}) },
+          {
+            ...claudeboxSpec(req, body, principal, flavour, prompt),
+            ...(jsonSchema ? { jsonSchema } : {}),
+            ...(images.length ? { images } : {}),
+          },
           { signal },
         )
-      : await submitClaudeOps(deps, prompt, signal, jsonSchema);
+      : await submitClaudeOps(deps, prompt, signal, { jsonSchema, images });
   if (body.stream) return streamRun(deps, reply, run.id, meta, body.stream_options?.include_usage === true);
   return completeRun(deps, run.id, meta);
 }
@@ -101,7 +107,7 @@ async function submitClaudeOps(
   deps: AppDeps,
   prompt: string,
   signal: AbortSignal,
-  jsonSchema: Record<string, unknown> | undefined,
+  extra: { jsonSchema: Record<string, unknown> | undefined; images: PromptImage[] },
 ): Promise<{ id: string }> {
   const max = deps.config.current().CLAUDEOPS_CHAT_MAX_SESSIONS;
   const active = await deps.engine.list({ state: 'active', owner: CLAUDE_OPS_OWNER });
@@ -117,7 +123,8 @@ async function submitClaudeOps(
           workspace,
           prompt,
           onBusy: 'conflict',
-          ...(jsonSchema ? { jsonSchema } : {}),
+          ...(extra.jsonSchema ? { jsonSchema: extra.jsonSchema } : {}),
+          ...(extra.images.length ? { images: extra.images } : {}),
         },
         { signal },
       );

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { PromptImage } from '../../engine/spec.ts';
 import type { AppError } from '../../errors.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
 import { OpenAiError } from './errors.ts';
@@ -15,7 +16,11 @@ export function parseChatBodies(app: FastifyInstance, bodyLimit: number): void {
   parseBodiesAsJson(app, bodyLimit, { malformedAs: MALFORMED_BODY });
 }
 
-const contentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
+const contentPart = z.looseObject({
+  type: z.string(),
+  text: z.string().optional(),
+  image_url: z.union([z.string(), z.looseObject({ url: z.string() })]).optional(),
+});
 const message = z.looseObject({
   role: z.string(),
   content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
@@ -105,8 +110,44 @@ export function lastUserPrompt(body: ChatBody): string {
           .filter((p) => p.type === 'text' && typeof p.text === 'string')
           .map((p) => p.text)
           .join('\n');
-  if (!text.trim()) throw invalidRequest('No user message found');
+  const hasImage = Array.isArray(content) && content.some((p) => p.type === 'image_url');
+  if (!text.trim() && !hasImage) throw invalidRequest('No user message found');
   return text;
+}
+
+/** Most images one message may carry, and the largest (the Messages API's own limits). */
+const MAX_IMAGES = 20;
+const MAX_IMAGE_BASE64_CHARS = Math.ceil((5 * 1024 * 1024 * 4) / 3);
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+
+/**
+ * The `image_url` parts of the last user message, as images for the agent. Only `data:`
+ * URLs: the server fetches nothing on a caller's behalf (a URL would be a way to make it
+ * reach the private network).
+ */
+export function lastUserImages(body: ChatBody): PromptImage[] {
+  const last = [...body.messages].reverse().find((m) => m.role === 'user');
+  const parts = Array.isArray(last?.content) ? last.content : [];
+  const images: PromptImage[] = [];
+  for (const part of parts) {
+    if (part.type !== 'image_url') continue;
+    const url = typeof part.image_url === 'string' ? part.image_url : part.image_url?.url;
+    const m = /^data:([a-z]+\/[a-z0-9.+-]+);base64,([A-Za-z0-9+/=\s]+)$/i.exec(url ?? '');
+    if (!m?.[1] || !m[2]) {
+      throw invalidRequest(
+        'image_url must be a data: URL (data:image/png;base64,…); remote images are not fetched',
+      );
+    }
+    const mediaType = m[1].toLowerCase() as PromptImage['mediaType'];
+    if (!IMAGE_TYPES.includes(mediaType)) {
+      throw invalidRequest(`image type ${mediaType} is not supported (png, jpeg, gif, webp)`);
+    }
+    const data = m[2].replace(/\s+/g, '');
+    if (data.length > MAX_IMAGE_BASE64_CHARS) throw invalidRequest('an image is larger than 5 MB');
+    images.push({ mediaType, data });
+  }
+  if (images.length > MAX_IMAGES) throw invalidRequest(`at most ${MAX_IMAGES} images per message`);
+  return images;
 }
 
 export interface ClaudeboxOptions {
