@@ -4,8 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { ClaudeBackend } from '../src/agents/claude/backend.ts';
 import { buildApp } from '../src/app.ts';
 import { defaultNetGuard } from '../src/browser/net-guard.ts';
-import { agentPassThroughEnv, ConfigSource } from '../src/config/index.ts';
-import { closeDeps, createDeps, type ServerDeps } from '../src/deps.ts';
+import { ConfigSource } from '../src/config/index.ts';
+import { backendSettings, closeDeps, createDeps, type ServerDeps } from '../src/deps.ts';
 import { AgentEgress } from '../src/egress/agent-egress.ts';
 import { AgentGateway } from '../src/egress/agent-gateway.ts';
 import { ModelRelay } from '../src/egress/model-relay.ts';
@@ -75,14 +75,7 @@ export async function startBenchServer(
   const isOwnBackend = setup === 'direct' || (setup === 'relay' && opts.tapRelay !== undefined);
   const backend = isOwnBackend
     ? new ClaudeBackend({
-        agentDir: join(c.DATA_DIR, 'agent'),
-        poolSize: c.POOL_SIZE,
-        maxLive: Math.max(c.POOL_SIZE, c.MAX_CONCURRENT_RUNS),
-        liveMaxTurns: c.LIVE_PROCESS_MAX_TURNS,
-        liveIdleMs: c.LIVE_PROCESS_IDLE_MS,
-        liveMaxRssBytes: c.LIVE_PROCESS_MAX_RSS_MB * 2 ** 20,
-        defaultModel: c.CLAUDE_MODEL,
-        passThroughEnv: agentPassThroughEnv(),
+        ...backendSettings(c, c.DATA_DIR),
         modelAccess: () => ({ baseUrl: modelUrl, apiKey: 'bench-key' }),
         logger,
         // direct: grants are handed out but never presented (the agent's base URL is the model).

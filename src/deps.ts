@@ -85,14 +85,7 @@ export async function createDeps(
   const backend =
     opts.backend ??
     new ClaudeBackend({
-      agentDir: join(dataDir, 'agent'),
-      poolSize: c.POOL_SIZE,
-      maxLive: Math.max(c.POOL_SIZE, c.MAX_CONCURRENT_RUNS),
-      liveMaxTurns: c.LIVE_PROCESS_MAX_TURNS,
-      liveIdleMs: c.LIVE_PROCESS_IDLE_MS,
-      liveMaxRssBytes: c.LIVE_PROCESS_MAX_RSS_MB * 2 ** 20,
-      defaultModel: c.CLAUDE_MODEL,
-      passThroughEnv: agentPassThroughEnv(),
+      ...backendSettings(c, dataDir),
       modelAccess: (provider) =>
         provider === 'anthropic' ? modelAuth.access() : providerAccess(config.current(), provider),
       logger,
@@ -148,6 +141,20 @@ export async function createDeps(
     oauth,
     browser,
     storage,
+  };
+}
+
+/** The warm-pool and live-process settings of a ClaudeBackend, from config. */
+export function backendSettings(c: Config, dataDir: string) {
+  return {
+    agentDir: join(dataDir, 'agent'),
+    poolSize: c.POOL_SIZE,
+    maxLive: Math.max(c.POOL_SIZE, c.MAX_CONCURRENT_RUNS),
+    liveMaxTurns: c.LIVE_PROCESS_MAX_TURNS,
+    liveIdleMs: c.LIVE_PROCESS_IDLE_MS,
+    liveMaxRssBytes: c.LIVE_PROCESS_MAX_RSS_MB * 2 ** 20,
+    defaultModel: c.CLAUDE_MODEL,
+    passThroughEnv: agentPassThroughEnv(),
   };
 }
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { RunSpec } from '../../src/engine/spec.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { processesWith } from '../helpers/processes.ts';
 import { eventsOf } from '../helpers/runs.ts';
 import { skipWithout } from '../helpers/system-parts.ts';
 
@@ -16,22 +17,6 @@ const spec = (over: Partial<RunSpec>): RunSpec => ({
   onBusy: 'wait',
   ...over,
 });
-
-/** Live processes whose command line carries `marker`. */
-async function processesWith(marker: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = await readFile(`/proc/${name}/cmdline`, 'latin1');
-      const stat = await readFile(`/proc/${name}/stat`, 'latin1');
-      if (cmd.includes(marker) && !/\) Z /.test(stat)) found.push(Number(name));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
 
 describe('agent sandbox (bubblewrap)', { skip: skipWithout('bubblewrap'), timeout: 240_000 }, () => {
   let t: TestApp;

@@ -1,23 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { runNodeTest } from '../helpers/node-test-child.ts';
-
-/** Live processes whose command line carries `marker`. */
-async function processesWith(marker: string): Promise<number[]> {
-  const found: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const cmd = await readFile(`/proc/${name}/cmdline`, 'latin1');
-      const stat = await readFile(`/proc/${name}/stat`, 'latin1');
-      if (cmd.includes(marker) && !/\) Z /.test(stat)) found.push(Number(name));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
+import { processesWith } from '../helpers/processes.ts';
 
 describe('the time limit of a test file', { timeout: 180_000 }, () => {
   it('cuts a hanging test and kills the process group it started', async () => {

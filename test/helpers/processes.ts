@@ -29,3 +29,19 @@ export async function waitForNoAgentProcesses(dataDir: string, withinMs = 3000):
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Live processes whose command line carries `marker`. */
+export async function processesWith(marker: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = await readFile(`/proc/${name}/cmdline`, 'latin1');
+      const stat = await readFile(`/proc/${name}/stat`, 'latin1');
+      if (cmd.includes(marker) && !/\) Z /.test(stat)) found.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
