@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BucketConfig } from '../../config/index.ts';
 import { AppError } from '../../errors.ts';
+import { guardMcpRoutes } from '../../mcp/dns-rebinding.ts';
 import { McpHost, type McpHostOptions } from '../../mcp/host.ts';
 import { toolCall, toolText } from '../../mcp/tool-result.ts';
 import { detectContentType, SNIFF_BYTES } from '../../storage/content-type.ts';
@@ -375,9 +376,16 @@ async function readJson(req: FastifyRequest): Promise<unknown> {
 /** Stateless: one server per request, its tools closing over the caller's Host; plain JSON answers. */
 export const STORAGE_MCP_HOSTING: McpHostOptions = { mode: 'stateless', enableJsonResponse: true };
 
+const MCP_PATHS = [`${STORAGE_PREFIX}/mcp`, `${STORAGE_PREFIX}/mcp/`];
+
+/** DNS-rebinding protection of the MCP routes, ahead of the surface's body limits: call first. */
+export function guardStorageMcp(app: FastifyInstance, ctx: StorageContext): void {
+  guardMcpRoutes(app, MCP_PATHS, () => ctx.config());
+}
+
 /** POST /storage/mcp/ (and without the slash): per-tool auth through each tool's auth_key. */
 export async function registerStorageMcp(app: FastifyInstance, ctx: StorageContext): Promise<void> {
-  const host = new McpHost(STORAGE_MCP_HOSTING);
+  const host = new McpHost(STORAGE_MCP_HOSTING, () => ctx.config());
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     await host.handle(req, reply, {
@@ -387,7 +395,7 @@ export async function registerStorageMcp(app: FastifyInstance, ctx: StorageConte
       build: () => ({ server: buildServer(ctx, req.headers.host ?? 'localhost', req.protocol) }),
     });
   };
-  for (const path of [`${STORAGE_PREFIX}/mcp`, `${STORAGE_PREFIX}/mcp/`]) {
+  for (const path of MCP_PATHS) {
     app.route({ method: ['GET', 'POST', 'DELETE'], url: path, handler: handle });
   }
 }
