@@ -13,6 +13,17 @@ export interface RebindingAllowList {
   MCP_ALLOWED_HOSTS: readonly string[];
   /** `scheme://host[:port]`, lower-case, no trailing slash. */
   MCP_ALLOWED_ORIGINS: readonly string[];
+  /** The listen address: when it names one address (not 0.0.0.0 / ::), that name is this server's too. */
+  HOST?: string;
+}
+
+const WILDCARD_ADDRESSES = new Set(['', '0.0.0.0', '::', '[::]']);
+
+/** The listen address as a Host name (IPv6 in brackets), or undefined for a wildcard. */
+function listenName(host: string | undefined): string | undefined {
+  const name = host?.trim().toLowerCase() ?? '';
+  if (WILDCARD_ADDRESSES.has(name)) return undefined;
+  return name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -24,11 +35,15 @@ function splitHost(value: string): { name: string; port: string } | undefined {
   return { name: m[1].toLowerCase().replace(/\.$/, ''), port: m[2] ?? '' };
 }
 
-function isAllowedHost(value: string | undefined, allowed: readonly string[]): boolean {
+function isAllowedHost(
+  value: string | undefined,
+  allowed: readonly string[],
+  listen: string | undefined,
+): boolean {
   if (!value) return false;
   const host = splitHost(value);
   if (!host) return false;
-  if (LOOPBACK_NAMES.has(host.name)) return true;
+  if (LOOPBACK_NAMES.has(host.name) || host.name === listen) return true;
   const full = host.port ? `${host.name}:${host.port}` : host.name;
   return allowed.some((entry) => entry === host.name || entry === full);
 }
@@ -50,7 +65,8 @@ export function rebindingRefusal(
   headers: IncomingHttpHeaders,
   allow: RebindingAllowList,
 ): string | undefined {
-  if (!isAllowedHost(headers.host, allow.MCP_ALLOWED_HOSTS)) return 'Invalid Host header';
+  if (!isAllowedHost(headers.host, allow.MCP_ALLOWED_HOSTS, listenName(allow.HOST)))
+    return 'Invalid Host header';
   const origin = headers.origin;
   if (origin !== undefined && !isAllowedOrigin(origin, allow.MCP_ALLOWED_ORIGINS))
     return 'Invalid Origin header';

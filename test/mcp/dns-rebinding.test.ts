@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { rebindingRefusal } from '../../src/mcp/dns-rebinding.ts';
 import { browserSurface } from '../../src/surfaces/browser/index.ts';
 import { makeMcpSurface } from '../../src/surfaces/mcp/index.ts';
 import { storageSurface } from '../../src/surfaces/storage/index.ts';
@@ -157,6 +158,20 @@ describe('DNS-rebinding protection on every MCP endpoint', { timeout: 120_000 },
       );
     });
   }
+
+  it('a specific listen address (HOST) is this server’s name too; a wildcard one is not', () => {
+    const allow = (HOST: string) => ({ MCP_ALLOWED_HOSTS: [], MCP_ALLOWED_ORIGINS: [], HOST });
+    assert.equal(rebindingRefusal({ host: '10.1.2.3:8080' }, allow('10.1.2.3')), undefined);
+    assert.equal(rebindingRefusal({ host: '[fd00::5]:8080' }, allow('fd00::5')), undefined);
+    assert.equal(rebindingRefusal({ host: '10.1.2.3:8080' }, allow('10.9.9.9')), 'Invalid Host header');
+    assert.equal(rebindingRefusal({ host: '0.0.0.0:8080' }, allow('0.0.0.0')), 'Invalid Host header');
+    assert.equal(rebindingRefusal({ host: 'evil.example' }, allow('0.0.0.0')), 'Invalid Host header');
+    assert.equal(rebindingRefusal({}, allow('127.0.0.1')), 'Invalid Host header');
+    assert.equal(
+      rebindingRefusal({ host: 'localhost', origin: 'file://' }, allow('')),
+      'Invalid Origin header',
+    );
+  });
 
   it('an open session is not reachable through a foreign Host either', async () => {
     const client = await connect(t, '/claudebox/mcp/', auth(TOKEN));

@@ -191,6 +191,11 @@ describe('MCP servers', () => {
     const usage = sc.usage as Json;
     assert.equal(typeof usage.input_tokens, 'number');
     assert.ok((usage.output_tokens as number) > 0);
+    // The same facts as a second text block, for clients that only read text content.
+    const facts = JSON.parse(String((sys.content as Content)[1]?.text)) as Json;
+    assert.equal(facts.session_id, sc.session_id);
+    assert.equal(facts.total_cost_usd, sc.total_cost_usd);
+    assert.deepEqual((facts.usage as Json).output_tokens, usage.output_tokens);
 
     await call(client, 'claude_run', {
       prompt: 'marker-snake-append',

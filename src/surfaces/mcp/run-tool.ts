@@ -85,6 +85,25 @@ export function claudeRunResult(out: ClaudeboxResult): Record<string, unknown> {
   };
 }
 
+/** The run's facts besides its answer, under the original's names. */
+function runFactsOf(result: Record<string, unknown>): Record<string, unknown> {
+  const { session_id, usage, total_cost_usd, num_turns, duration_ms, is_error, subtype } = result;
+  const u = usage as Record<string, unknown>;
+  return {
+    session_id,
+    usage: {
+      input_tokens: u.input_tokens,
+      output_tokens: u.output_tokens,
+      cache_read_input_tokens: u.cache_read_input_tokens,
+    },
+    total_cost_usd,
+    num_turns,
+    duration_ms,
+    is_error,
+    subtype,
+  };
+}
+
 /**
  * claude_run: /claudebox/run as a tool. The request's abort signal (notifications/cancelled,
  * or the client going away) is the run's signal, so a cancelled call kills the agent.
@@ -100,7 +119,7 @@ export function registerRunTool(
     {
       description:
         'Run a prompt through Claude Code in a workspace (its own directory and conversation, continued by default). ' +
-        'Returns the final answer as text and the result (result, session_id, usage tokens, total_cost_usd, num_turns) as structured content. ' +
+        'Returns the final answer as text, then a JSON text of session_id, usage (tokens), total_cost_usd and num_turns; the whole result is also structured content. ' +
         'Fails at once if the workspace already has a run.',
       inputSchema: claudeRunInputShape,
     },
@@ -130,10 +149,15 @@ export function registerRunTool(
           }
         }
         const out = renderResult(await deps.engine.wait(run.id));
+        const result = claudeRunResult(out);
         return {
           isError: out.isError,
-          content: [{ type: 'text', text: out.result }],
-          structuredContent: claudeRunResult(out),
+          // The answer first; then the run's facts for clients that only pass text on (LiteLLM).
+          content: [
+            { type: 'text', text: out.result },
+            { type: 'text', text: JSON.stringify(runFactsOf(result)) },
+          ],
+          structuredContent: result,
         };
       }),
   );
