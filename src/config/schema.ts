@@ -66,6 +66,25 @@ export const envSchema = z.object({
   CLAUDEOPS_CHAT_MAX_SESSIONS: int(1, 1),
   LITELLM_MASTER_KEY: optionalString,
   SSE_HEARTBEAT_MS: int(15_000, 100),
+  // MCP endpoints: DNS-rebinding protection (loopback names are always allowed)
+  MCP_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  MCP_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim().toLowerCase().replace(/\/+$/, ''))
+        .filter(Boolean),
+    ),
   // storage (hybrids3)
   HYBRIDS3_MASTER_KEY: optionalString,
   HYBRIDS3_BUCKETS: z.string().default('uploads:public'),

@@ -56,6 +56,10 @@ const variableMeaning: { readonly [K in VariableName]?: string } = {
   CLAUDEOPS_CHAT_MAX_SESSIONS: 'concurrent claude-ops sessions before 429',
   LITELLM_MASTER_KEY: 'Bearer key of the gateway paths (/chat/completions, /models, /mcp/)',
   SSE_HEARTBEAT_MS: 'SSE comment heartbeat interval',
+  MCP_ALLOWED_HOSTS:
+    'Host names (any port) or host:port the MCP endpoints answer besides loopback, comma separated; others get 403',
+  MCP_ALLOWED_ORIGINS:
+    'browser Origins (scheme://host[:port]) allowed on the MCP endpoints besides loopback ones, comma separated; others get 403',
   HYBRIDS3_MASTER_KEY: 'storage master key (sees every bucket)',
   HYBRIDS3_BUCKETS:
     "buckets, name:public or name:private, comma separated; each bucket's key is HYBRIDS3_<NAME>_KEY and its TTL HYBRIDS3_<NAME>_TTL (e.g. HYBRIDS3_UPLOADS_KEY, HYBRIDS3_UPLOADS_TTL, default 168h for uploads)",

@@ -5,6 +5,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
+import { type RebindingAllowList, rebindingGuard, refuseForeignOrigin } from './dns-rebinding.ts';
 
 /** What one MCP server of a host needs built per session (or per stateless request). */
 export interface HostedServer {
@@ -55,14 +56,24 @@ interface Session {
  * idle sweep, per-owner and total caps with eviction that only ever touches the caller's
  * own sessions first, and the response headers every reply carries (a hijacked reply
  * would lose them). Used by the claudebox/gateway, storage and browser MCP servers.
+ *
+ * Every request is first checked against DNS rebinding (see dns-rebinding.ts): a foreign
+ * Host or Origin gets 403 from `handle`, and from `guard`, the same check as an onRequest
+ * hook that each MCP route puts before its authentication and body parsing.
  */
 export class McpHost {
   readonly #sessions = new Map<string, Session>();
   readonly #sweeper: NodeJS.Timeout | undefined;
   readonly #opts: McpHostOptions;
+  readonly #allow: () => RebindingAllowList;
+  /** onRequest hook: 403 for a foreign Host or Origin before anything else runs. */
+  readonly guard: ReturnType<typeof rebindingGuard>;
 
-  constructor(opts: McpHostOptions) {
+  /** `allow`: the current MCP_ALLOWED_HOSTS / MCP_ALLOWED_ORIGINS (read per request, so a reload applies). */
+  constructor(opts: McpHostOptions, allow: () => RebindingAllowList) {
     this.#opts = opts;
+    this.#allow = allow;
+    this.guard = rebindingGuard(allow);
     const { idleMs } = opts;
     if (idleMs !== undefined) {
       this.#sweeper = setInterval(() => this.#sweep(idleMs), Math.max(50, Math.min(idleMs / 2, 60_000)));
@@ -81,6 +92,7 @@ export class McpHost {
     opts: { owner: string; body: unknown; build: () => HostedServer },
   ): Promise<void> {
     const { owner, body, build } = opts;
+    if (refuseForeignOrigin(req, reply, this.#allow())) return;
     if (this.#opts.mode === 'stateless') return this.#serveStateless(req, reply, body, build());
     const sid = req.headers['mcp-session-id'];
     if (typeof sid === 'string') {

@@ -22,7 +22,7 @@ interface Hosted {
 }
 
 async function startHost(opts: McpHostOptions): Promise<Hosted> {
-  const host = new McpHost(opts);
+  const host = new McpHost(opts, () => ({ MCP_ALLOWED_HOSTS: [], MCP_ALLOWED_ORIGINS: [] }));
   let closed = 0;
   const app: FastifyInstance = Fastify();
   app.addHook('onRequest', async (req, reply) => {

@@ -158,6 +158,98 @@ describe('MCP servers', () => {
     assert.match(bad.text, /jsonSchema/);
   });
 
+  it('takes claude_run parameters under the original names and answers with the original result fields', async () => {
+    type Json = Record<string, unknown>;
+    const sent = (marker: string) =>
+      t.fake
+        .requests()
+        .filter(
+          (r) => r.path === '/v1/messages' && JSON.stringify((r.body as Json).messages).includes(marker),
+        )
+        .at(-1)?.body as Json | undefined;
+
+    const sys = await call(client, 'claude_run', {
+      prompt: 'marker-snake-sys',
+      workspace: 'snake1',
+      model: 'haiku',
+      system_prompt: 'You are SNAKE-SYS.',
+      effort: 'high',
+      no_continue: true,
+    });
+    assert.equal(sys.isError ?? false, false, sys.text);
+    const sysBody = sent('marker-snake-sys');
+    assert.ok(JSON.stringify(sysBody?.system).includes('You are SNAKE-SYS.'));
+    assert.ok(!JSON.stringify(sysBody?.system).includes('Claude Code'), 'system_prompt replaces the default');
+    assert.match(String(sysBody?.model), /haiku/);
+    assert.equal((sysBody?.output_config as Json | undefined)?.effort, 'high');
+    const sc = sys.structuredContent as Json;
+    assert.equal(sc.result, sys.text);
+    assert.equal(typeof sc.session_id, 'string');
+    assert.equal(sc.session_id, sc.sessionId);
+    assert.equal(typeof sc.total_cost_usd, 'number');
+    assert.equal(sc.is_error, false);
+    const usage = sc.usage as Json;
+    assert.equal(typeof usage.input_tokens, 'number');
+    assert.ok((usage.output_tokens as number) > 0);
+    // The same facts as a second text block, for clients that only read text content.
+    const facts = JSON.parse(String((sys.content as Content)[1]?.text)) as Json;
+    assert.equal(facts.session_id, sc.session_id);
+    assert.equal(facts.total_cost_usd, sc.total_cost_usd);
+    assert.deepEqual((facts.usage as Json).output_tokens, usage.output_tokens);
+
+    await call(client, 'claude_run', {
+      prompt: 'marker-snake-append',
+      workspace: 'snake2',
+      append_system_prompt: 'SNAKE-APPENDED-7',
+    });
+    const appended = JSON.stringify(sent('marker-snake-append')?.system);
+    assert.ok(appended.includes('SNAKE-APPENDED-7') && appended.includes('Claude Code'));
+
+    const schema = { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] };
+    const structured = await call(client, 'claude_run', {
+      prompt: 'data please',
+      workspace: 'snake3',
+      json_schema: JSON.stringify(schema),
+    });
+    assert.equal(typeof (JSON.parse(structured.text) as Json).n, 'number');
+
+    // resume a session by id: the fake model sees the earlier turn again.
+    const resumed = await call(client, 'claude_run', {
+      prompt: 'marker-snake-resume',
+      workspace: 'snake1',
+      resume: String(sc.session_id),
+    });
+    assert.equal(resumed.isError ?? false, false, resumed.text);
+    assert.ok(JSON.stringify(sent('marker-snake-resume')?.messages).includes('marker-snake-sys'));
+
+    const bad = await call(client, 'claude_run', { prompt: 'x', workspace: 'snake3', json_schema: '{nope' });
+    assert.equal(bad.isError, true);
+    const clash = await call(client, 'claude_run', {
+      prompt: 'x',
+      workspace: 'snake3',
+      no_continue: true,
+      noContinue: false,
+    });
+    assert.equal(clash.isError, true);
+    assert.match(clash.text, /no_continue/);
+
+    const run = (await client.listTools()).tools.find((x) => x.name === 'claude_run');
+    const props = Object.keys(run?.inputSchema.properties ?? {});
+    for (const name of [
+      'prompt',
+      'workspace',
+      'model',
+      'system_prompt',
+      'append_system_prompt',
+      'json_schema',
+      'effort',
+      'no_continue',
+      'resume',
+    ]) {
+      assert.ok(props.includes(name), name);
+    }
+  });
+
   it('cancels the run when the MCP request is cancelled, leaving no process', async () => {
     const before = await agentProcessesUnder(t.dataDir);
     const ac = new AbortController();

@@ -2,7 +2,7 @@ import { authenticateBodies } from '../../http/auth-first.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
 import type { Surface } from '../../http/surface.ts';
 import { requireBrowserAuth } from './auth.ts';
-import { registerMcpRoutes } from './mcp.ts';
+import { guardBrowserMcp, registerMcpRoutes } from './mcp.ts';
 import { renderBrowserError } from './render.ts';
 import {
   registerActionRoutes,
@@ -21,6 +21,8 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
  */
 export const browserSurface: Surface = async (scope, deps) => {
   const service = deps.browser;
+  // A foreign Host or Origin on /mcp/ is refused before credentials are looked at.
+  guardBrowserMcp(scope, deps);
   authenticateBodies(scope, (req) => requireBrowserAuth(deps, req));
   parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
   scope.setErrorHandler(renderBrowserError);

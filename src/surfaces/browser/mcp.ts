@@ -6,6 +6,7 @@ import type { ActionResult } from '../../browser/run-action.ts';
 import { scriptParams } from '../../browser/script.ts';
 import type { BrowserService } from '../../browser/service.ts';
 import type { AppDeps } from '../../http/surface.ts';
+import { guardMcpRoutes } from '../../mcp/dns-rebinding.ts';
 import { type HostedServer, McpHost, type McpHostOptions } from '../../mcp/host.ts';
 import { toolError, toolText } from '../../mcp/tool-result.ts';
 import { browserOwnerOf, requireBrowserAuth } from './auth.ts';
@@ -31,6 +32,13 @@ export const BROWSER_MCP_HOSTING: McpHostOptions = {
   sessionRequiredMessage: 'Start an MCP session with an initialize request',
 };
 
+const MCP_PATHS = [`${PREFIX}/mcp/`, `${PREFIX}/mcp`];
+
+/** DNS-rebinding protection of the MCP routes, ahead of the surface's authentication: call first. */
+export function guardBrowserMcp(scope: FastifyInstance, deps: AppDeps): void {
+  guardMcpRoutes(scope, MCP_PATHS, () => deps.config.current());
+}
+
 /** What a browser MCP session holds besides its server. */
 interface McpSession {
   server: McpServer;
@@ -49,13 +57,13 @@ interface McpSession {
  * the most. Sessions are not swept when idle: a session holds its replica's page.
  */
 export function registerMcpRoutes(scope: FastifyInstance, deps: AppDeps, service: BrowserService): void {
-  const host = new McpHost(BROWSER_MCP_HOSTING);
+  const host = new McpHost(BROWSER_MCP_HOSTING, () => deps.config.current());
 
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const owner = browserOwnerOf(await requireBrowserAuth(deps, req));
     await host.handle(req, reply, { owner, body: req.body, build: () => openSession(service, owner) });
   };
-  for (const path of [`${PREFIX}/mcp/`, `${PREFIX}/mcp`]) {
+  for (const path of MCP_PATHS) {
     scope.post(path, handle);
     scope.get(path, handle);
     scope.delete(path, handle);

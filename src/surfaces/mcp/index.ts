@@ -79,7 +79,7 @@ export function claudeboxMcpHosting(
  */
 export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSessionLimits> } = {}): Surface {
   return async (scope, deps) => {
-    const host = new McpHost(claudeboxMcpHosting(opts));
+    const host = new McpHost(claudeboxMcpHosting(opts), () => deps.config.current());
     scope.addHook('onClose', () => host.close());
     parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
     scope.setErrorHandler(renderClaudeboxError);
@@ -111,7 +111,7 @@ export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSess
       scope.route({
         method: ['POST', 'GET', 'DELETE'],
         url,
-        onRequest: authenticateFirst((req) => endpoint.auth(deps, req)),
+        onRequest: [host.guard, authenticateFirst((req) => endpoint.auth(deps, req))],
         handler: handler(endpoint),
       });
     }

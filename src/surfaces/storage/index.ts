@@ -6,7 +6,7 @@ import { passBodiesAsStreams } from '../../http/json-body.ts';
 import type { Surface } from '../../http/surface.ts';
 import { principalOfKey } from './access.ts';
 import type { StorageContext } from './context.ts';
-import { registerStorageMcp } from './mcp.ts';
+import { guardStorageMcp, registerStorageMcp } from './mcp.ts';
 import { handlePresign } from './presign-route.ts';
 import { STORAGE_PREFIX } from './request-target.ts';
 import { sendS3Error } from './s3-errors.ts';
@@ -21,6 +21,8 @@ export const storageSurface: Surface = async (app, deps) => {
   // Built (with its expiry sweeper) by the composition root.
   const ctx: StorageContext = { store: deps.storage.store, uploads: deps.storage.uploads, config };
 
+  // A foreign Host or Origin on /storage/mcp/ is refused before anything else.
+  guardStorageMcp(app, ctx);
   // Uploads stream to disk; nothing under /storage is parsed by Fastify.
   passBodiesAsStreams(app);
   // S3 clients report this id (and the same one is the RequestId of every XML error).

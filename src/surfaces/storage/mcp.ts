@@ -5,17 +5,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BucketConfig } from '../../config/index.ts';
 import { AppError } from '../../errors.ts';
+import { guardMcpRoutes } from '../../mcp/dns-rebinding.ts';
 import { McpHost, type McpHostOptions } from '../../mcp/host.ts';
 import { toolCall, toolText } from '../../mcp/tool-result.ts';
+import { detectContentType, SNIFF_BYTES } from '../../storage/content-type.ts';
 import { type Principal, principalOfKey, requireRead, requireWrite, visibleBuckets } from './access.ts';
 import type { StorageContext } from './context.ts';
-import { parseExpires, presignUrl } from './presign-route.ts';
+import { DEFAULT_PRESIGN_S, parseExpires, presignUrl } from './presign-route.ts';
 import { STORAGE_PREFIX } from './request-target.ts';
 import { keyRingOf } from './s3-router.ts';
 
-/** MCP answers carry whole objects: keep them small (the S3 API is there for big ones). */
-const MAX_MCP_OBJECT_BYTES = 10 * 1024 * 1024;
-const MAX_MCP_REQUEST_BYTES = 20 * 1024 * 1024;
+/** download_object reads whole objects into the answer: past this, the S3 API or a presigned URL. */
+export const MAX_MCP_DOWNLOAD_BYTES = 50 * 1024 * 1024;
+/** Room for a 50 MB object as base64 (4/3) plus the JSON-RPC envelope. */
+const MAX_MCP_REQUEST_BYTES = 72 * 1024 * 1024;
+const DEFAULT_LIST_KEYS = 100;
 
 const ok = (value: unknown): CallToolResult => toolText(value);
 
@@ -27,6 +31,52 @@ function isTextual(contentType: string): boolean {
   return /^text\/|[/+](json|xml)\b|javascript|yaml/.test(contentType);
 }
 
+/** Types a key's extension names, used when the bytes alone only say "text" or nothing. */
+const TYPE_OF_EXTENSION: Record<string, string> = {
+  json: 'application/json',
+  html: 'text/html; charset=utf-8',
+  htm: 'text/html; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  mjs: 'text/javascript; charset=utf-8',
+  md: 'text/markdown; charset=utf-8',
+  csv: 'text/csv; charset=utf-8',
+  xml: 'application/xml',
+  svg: 'image/svg+xml',
+  yaml: 'application/yaml',
+  yml: 'application/yaml',
+  txt: 'text/plain; charset=utf-8',
+};
+
+/** MIME type of an upload given none: its bytes first (magic numbers), then its key's extension. */
+export async function uploadTypeOf(key: string, data: Buffer): Promise<string> {
+  const sniffed = await detectContentType(data.subarray(0, SNIFF_BYTES));
+  const base = sniffed.split(';')[0];
+  if (base !== 'text/plain' && base !== 'application/octet-stream') return sniffed;
+  const ext = /\.([a-z0-9]+)$/i.exec(key)?.[1]?.toLowerCase();
+  const byExt = ext ? TYPE_OF_EXTENSION[ext] : undefined;
+  // An extension may name a text type only for bytes that are text.
+  if (byExt && (base === 'text/plain' || !isTextual(byExt))) return byExt;
+  return sniffed;
+}
+
+/** `utf-8` (the original's spelling) or `utf8` (agentgate's first) for text, `base64` for bytes. */
+const encodingArg = z
+  .enum(['utf-8', 'utf8', 'base64'])
+  .optional()
+  .describe('"utf-8" (default) for text, "base64" for binary content');
+
+function decodeContent(content: string, encoding: string | undefined): Buffer {
+  if (encoding !== 'base64') return Buffer.from(content, 'utf8');
+  const clean = content.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) {
+    throw new AppError('invalid_request', 'Invalid base64 content');
+  }
+  return Buffer.from(clean, 'base64');
+}
+
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
 /** One MCP server per request (stateless Streamable HTTP): tools close over the caller's Host. */
 function buildServer(ctx: StorageContext, host: string, protocol: string): McpServer {
   const server = new McpServer({ name: 'agentgate-storage', version: '1.0.0' });
@@ -37,37 +87,143 @@ function buildServer(ctx: StorageContext, host: string, protocol: string): McpSe
     if (!bucket) throw new AppError('not_found', `No bucket named ${name}`);
     return bucket;
   };
-  const authKey = z
+  const readKey = z
     .string()
     .optional()
-    .describe('The bucket key or HYBRIDS3_MASTER_KEY (optional for reads of public buckets)');
+    .describe('The bucket key or HYBRIDS3_MASTER_KEY (not needed to read a public bucket)');
+  const writeKey = z.string().describe('The bucket key or HYBRIDS3_MASTER_KEY');
+  const target = {
+    bucket: z.string().describe('The bucket name'),
+    key: z.string().describe('The object key'),
+  };
+
+  const upload = async (args: {
+    auth_key: string;
+    bucket: string;
+    key: string;
+    content: string;
+    encoding?: string | undefined;
+    content_type?: string | undefined;
+  }) => {
+    const bucket = bucketOf(args.bucket);
+    requireWrite(principalOf(args.auth_key), bucket);
+    const data = decodeContent(args.content, args.encoding);
+    const contentType = args.content_type || (await uploadTypeOf(args.key, data));
+    return ctx.store.put(bucket.name, args.key, Readable.from([data]), {
+      contentType,
+      ttlMs: bucket.ttlMs,
+      checks: { maxBytes: ctx.config().HYBRIDS3_MAX_OBJECT_BYTES },
+    });
+  };
+  const download = async (args: { auth_key?: string | undefined; bucket: string; key: string }) => {
+    const bucket = bucketOf(args.bucket);
+    requireRead(principalOf(args.auth_key), bucket);
+    const { meta, stream } = await ctx.store.open(bucket.name, args.key);
+    if (meta.size > MAX_MCP_DOWNLOAD_BYTES) {
+      stream.destroy();
+      throw new AppError(
+        'payload_too_large',
+        `Object is ${meta.size} bytes, over the ${MAX_MCP_DOWNLOAD_BYTES}-byte MCP limit: use a presigned URL or GET /storage/${bucket.name}/${args.key}`,
+      );
+    }
+    const parts: Buffer[] = [];
+    for await (const chunk of stream) parts.push(chunk as Buffer);
+    return { meta, data: Buffer.concat(parts) };
+  };
+  const uploadShape = {
+    ...target,
+    content: z.string().describe('The content: text, or base64 with encoding "base64"'),
+    auth_key: writeKey,
+    content_type: z
+      .string()
+      .optional()
+      .describe('MIME type; detected from the content and the key’s extension when not given'),
+    encoding: encodingArg,
+  };
 
   server.registerTool(
-    'list_buckets',
+    'upload_object',
     {
-      description: 'List the buckets this key can see (master: all).',
-      inputSchema: { auth_key: z.string() },
+      description:
+        'Upload text or base64-encoded binary to bucket/key (bucket key or master key). The MIME type is detected when not given.',
+      inputSchema: uploadShape,
+      annotations: { idempotentHint: true },
     },
     (args) =>
-      guarded(async () =>
-        ok(
-          visibleBuckets(principalOf(args.auth_key), ctx.config().buckets).map((b) => ({
-            name: b.name,
-            public: b.isPublic,
-          })),
-        ),
-      ),
+      guarded(async () => {
+        const meta = await upload(args);
+        return ok({
+          ok: true,
+          key: meta.key,
+          size: meta.size,
+          etag: meta.etag,
+          content_type: meta.contentType,
+        });
+      }),
+  );
+  server.registerTool(
+    'download_object',
+    {
+      description: `Download an object as text, or base64 for binary content (encoding "base64", or bytes that are not UTF-8). At most ${MAX_MCP_DOWNLOAD_BYTES / 1024 / 1024} MB; public buckets need no auth_key.`,
+      inputSchema: { ...target, auth_key: readKey, encoding: encodingArg },
+      annotations: { readOnlyHint: true },
+    },
+    (args) =>
+      guarded(async () => {
+        const { meta, data } = await download(args);
+        let encoding: 'utf-8' | 'base64' = args.encoding === 'base64' ? 'base64' : 'utf-8';
+        let content = '';
+        if (encoding === 'utf-8') {
+          try {
+            content = new TextDecoder('utf-8', { fatal: true }).decode(data);
+          } catch {
+            encoding = 'base64';
+          }
+        }
+        if (encoding === 'base64') content = data.toString('base64');
+        return ok({
+          ok: true,
+          key: meta.key,
+          content,
+          encoding,
+          content_type: meta.contentType,
+          size: meta.size,
+          etag: meta.etag,
+        });
+      }),
+  );
+  server.registerTool(
+    'delete_object',
+    {
+      description: 'Delete an object (bucket key or master key); succeeds when it is already absent.',
+      inputSchema: { ...target, auth_key: writeKey },
+      annotations: { destructiveHint: true },
+    },
+    (args) =>
+      guarded(async () => {
+        const bucket = bucketOf(args.bucket);
+        requireWrite(principalOf(args.auth_key), bucket);
+        await ctx.store.delete(bucket.name, args.key);
+        return ok({ ok: true, deleted: args.key });
+      }),
   );
   server.registerTool(
     'list_objects',
     {
-      description: 'List objects of a bucket, optionally under a prefix.',
+      description: 'List objects of a bucket, optionally under a key prefix (at most 1000; default 100).',
       inputSchema: {
-        auth_key: authKey,
-        bucket: z.string(),
-        prefix: z.string().optional(),
-        max_keys: z.number().int().min(1).max(1000).optional(),
+        bucket: target.bucket,
+        auth_key: readKey,
+        prefix: z.string().optional().describe('Only keys starting with this, e.g. "images/"'),
+        max_keys: z
+          .number()
+          .int()
+          .min(1)
+          .max(1000)
+          .optional()
+          .describe('At most this many (1-1000, default 100)'),
       },
+      annotations: { readOnlyHint: true },
     },
     (args) =>
       guarded(async () => {
@@ -76,36 +232,116 @@ function buildServer(ctx: StorageContext, host: string, protocol: string): McpSe
         const page = await ctx.store.list(bucket.name, {
           prefix: args.prefix ?? '',
           delimiter: '',
-          maxKeys: args.max_keys ?? 1000,
+          maxKeys: args.max_keys ?? DEFAULT_LIST_KEYS,
           startAfter: '',
           continuationToken: undefined,
         });
-        return ok(
-          page.objects.map((m) => ({ key: m.key, size: m.size, etag: m.etag, contentType: m.contentType })),
-        );
+        const objects = page.objects.map((m) => ({
+          key: m.key,
+          size: m.size,
+          content_type: m.contentType,
+          etag: m.etag,
+        }));
+        return ok({ ok: true, bucket: bucket.name, count: objects.length, objects });
       }),
   );
   server.registerTool(
-    'get_object',
+    'list_buckets',
     {
-      description: 'Read an object: text as is, anything else as base64.',
-      inputSchema: { auth_key: authKey, bucket: z.string(), key: z.string() },
+      description: 'List the buckets this key can see: all for the master key, its own for a bucket key.',
+      inputSchema: { auth_key: writeKey },
+      annotations: { readOnlyHint: true },
+    },
+    (args) =>
+      guarded(async () => {
+        const principal = principalOf(args.auth_key);
+        if (principal.kind === 'anonymous') throw new AppError('unauthorized', 'Access denied');
+        const buckets = visibleBuckets(principal, ctx.config().buckets).map((b) => ({
+          name: b.name,
+          public: b.isPublic,
+          ttl_seconds: b.ttlMs === undefined ? null : Math.round(b.ttlMs / 1000),
+          max_file_size_bytes: ctx.config().HYBRIDS3_MAX_OBJECT_BYTES,
+        }));
+        return ok({ ok: true, buckets });
+      }),
+  );
+  server.registerTool(
+    'object_info',
+    {
+      description:
+        'An object’s metadata without its content: size, content type, ETag, upload time and expiry.',
+      inputSchema: { ...target, auth_key: readKey },
+      annotations: { readOnlyHint: true },
     },
     (args) =>
       guarded(async () => {
         const bucket = bucketOf(args.bucket);
         requireRead(principalOf(args.auth_key), bucket);
-        const { meta, stream } = await ctx.store.open(bucket.name, args.key);
-        if (meta.size > MAX_MCP_OBJECT_BYTES) {
-          stream.destroy();
-          throw new AppError(
-            'payload_too_large',
-            `Object is over ${MAX_MCP_OBJECT_BYTES} bytes: use a presigned URL`,
-          );
-        }
-        const parts: Buffer[] = [];
-        for await (const chunk of stream) parts.push(chunk as Buffer);
-        const data = Buffer.concat(parts);
+        const meta = await ctx.store.head(bucket.name, args.key);
+        if (!meta) throw new AppError('not_found', `Object '${args.key}' not found`);
+        return ok({
+          ok: true,
+          key: meta.key,
+          content_type: meta.contentType,
+          size: meta.size,
+          etag: meta.etag,
+          uploaded_at: isoOrNull(meta.lastModifiedMs),
+          expires_at: isoOrNull(meta.expiresAtMs),
+        });
+      }),
+  );
+  server.registerTool(
+    'presign_url',
+    {
+      description:
+        'A shareable URL to GET the object: plain for a public bucket, signed and expiring for a private one.',
+      inputSchema: {
+        ...target,
+        auth_key: writeKey,
+        expires: z
+          .number()
+          .int()
+          .optional()
+          .describe(`Seconds until it expires (default ${DEFAULT_PRESIGN_S})`),
+      },
+      annotations: { readOnlyHint: true },
+    },
+    (args) =>
+      guarded(async () => {
+        const signed = await presignUrl({
+          ctx,
+          principal: principalOf(args.auth_key),
+          bucket: bucketOf(args.bucket),
+          key: args.key,
+          expiresS: parseExpires(args.expires === undefined ? undefined : String(args.expires)),
+          host,
+          protocol,
+        });
+        return ok({ ok: true, ...signed });
+      }),
+  );
+
+  // The names agentgate first shipped, kept for existing clients, with their first answers.
+  server.registerTool(
+    'put_object',
+    { description: 'Older name of upload_object (answers in camelCase).', inputSchema: uploadShape },
+    (args) =>
+      guarded(async () => {
+        const meta = await upload(args);
+        return ok({ key: meta.key, size: meta.size, etag: meta.etag, contentType: meta.contentType });
+      }),
+  );
+  server.registerTool(
+    'get_object',
+    {
+      description:
+        'Older name of download_object: text types as text, anything else as base64 (camelCase answer).',
+      inputSchema: { ...target, auth_key: readKey },
+      annotations: { readOnlyHint: true },
+    },
+    (args) =>
+      guarded(async () => {
+        const { meta, data } = await download(args);
         const isText = isTextual(meta.contentType);
         return ok({
           key: meta.key,
@@ -116,72 +352,6 @@ function buildServer(ctx: StorageContext, host: string, protocol: string): McpSe
           content: data.toString(isText ? 'utf8' : 'base64'),
         });
       }),
-  );
-  server.registerTool(
-    'put_object',
-    {
-      description: 'Write an object (content as utf8 text or base64).',
-      inputSchema: {
-        auth_key: z.string(),
-        bucket: z.string(),
-        key: z.string(),
-        content: z.string(),
-        encoding: z.enum(['utf8', 'base64']).optional(),
-        content_type: z.string().optional(),
-      },
-    },
-    (args) =>
-      guarded(async () => {
-        const bucket = bucketOf(args.bucket);
-        requireWrite(principalOf(args.auth_key), bucket);
-        const data = Buffer.from(args.content, args.encoding ?? 'utf8');
-        const meta = await ctx.store.put(bucket.name, args.key, Readable.from([data]), {
-          contentType: args.content_type,
-          ttlMs: bucket.ttlMs,
-          checks: { maxBytes: ctx.config().HYBRIDS3_MAX_OBJECT_BYTES },
-        });
-        return ok({ key: meta.key, size: meta.size, etag: meta.etag, contentType: meta.contentType });
-      }),
-  );
-  server.registerTool(
-    'delete_object',
-    {
-      description: 'Delete an object (succeeds when absent).',
-      inputSchema: { auth_key: z.string(), bucket: z.string(), key: z.string() },
-    },
-    (args) =>
-      guarded(async () => {
-        const bucket = bucketOf(args.bucket);
-        requireWrite(principalOf(args.auth_key), bucket);
-        await ctx.store.delete(bucket.name, args.key);
-        return ok({ deleted: args.key });
-      }),
-  );
-  server.registerTool(
-    'presign_url',
-    {
-      description: 'A URL to GET the object without credentials (public buckets: plain, no expiry).',
-      inputSchema: {
-        auth_key: z.string(),
-        bucket: z.string(),
-        key: z.string(),
-        expires: z.number().int().optional(),
-      },
-    },
-    (args) =>
-      guarded(async () =>
-        ok(
-          await presignUrl({
-            ctx,
-            principal: principalOf(args.auth_key),
-            bucket: bucketOf(args.bucket),
-            key: args.key,
-            expiresS: parseExpires(args.expires === undefined ? undefined : String(args.expires)),
-            host,
-            protocol,
-          }),
-        ),
-      ),
   );
   return server;
 }
@@ -206,9 +376,16 @@ async function readJson(req: FastifyRequest): Promise<unknown> {
 /** Stateless: one server per request, its tools closing over the caller's Host; plain JSON answers. */
 export const STORAGE_MCP_HOSTING: McpHostOptions = { mode: 'stateless', enableJsonResponse: true };
 
+const MCP_PATHS = [`${STORAGE_PREFIX}/mcp`, `${STORAGE_PREFIX}/mcp/`];
+
+/** DNS-rebinding protection of the MCP routes, ahead of the surface's body limits: call first. */
+export function guardStorageMcp(app: FastifyInstance, ctx: StorageContext): void {
+  guardMcpRoutes(app, MCP_PATHS, () => ctx.config());
+}
+
 /** POST /storage/mcp/ (and without the slash): per-tool auth through each tool's auth_key. */
 export async function registerStorageMcp(app: FastifyInstance, ctx: StorageContext): Promise<void> {
-  const host = new McpHost(STORAGE_MCP_HOSTING);
+  const host = new McpHost(STORAGE_MCP_HOSTING, () => ctx.config());
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     await host.handle(req, reply, {
@@ -218,7 +395,7 @@ export async function registerStorageMcp(app: FastifyInstance, ctx: StorageConte
       build: () => ({ server: buildServer(ctx, req.headers.host ?? 'localhost', req.protocol) }),
     });
   };
-  for (const path of [`${STORAGE_PREFIX}/mcp`, `${STORAGE_PREFIX}/mcp/`]) {
+  for (const path of MCP_PATHS) {
     app.route({ method: ['GET', 'POST', 'DELETE'], url: path, handler: handle });
   }
 }
