@@ -26,7 +26,13 @@ describe('claude-code-api: one key, one-shot runs in parallel', { timeout: 120_0
   });
   after(async () => t.close());
 
-  it('five concurrent one-shot /run of one key all succeed and overlap', async () => {
+  it('five concurrent one-shot /run of one key all succeed and overlap, each with the CLAUDE.md', async () => {
+    const put = await call(t.url, 'PUT', '/user-claude', {
+      key: 'sk-p',
+      body: { content: 'Slot marker 7e2f.' },
+    });
+    assert.deepEqual(put.body, { saved: true });
+    t.fake.clearRequests();
     const answers = await Promise.all(
       [0, 1, 2, 3, 4].map((i) =>
         call(t.url, 'POST', '/run', { key: 'sk-p', body: { prompt: `[[sleep:2000]] parallel ${i}` } }),
@@ -37,9 +43,20 @@ describe('claude-code-api: one key, one-shot runs in parallel', { timeout: 120_0
     assert.equal(runs.length, 5);
     assert.ok(allOverlap(runs), `the runs did not overlap: ${JSON.stringify(runs)}`);
     assert.equal(new Set(runs.map((r) => r.workspace)).size, 5, 'each run had a workspace of its own');
+    for (const i of [0, 1, 2, 3, 4]) {
+      const sent = t.fake
+        .requests()
+        .map((q) => JSON.stringify(q.body))
+        .filter((b) => b.includes(`parallel ${i}`));
+      assert.ok(sent.length > 0, `run ${i} reached the model`);
+      assert.ok(
+        sent.every((b) => b.includes('Slot marker 7e2f.')),
+        `run ${i} went without the CLAUDE.md`,
+      );
+    }
   });
 
-  it('a bot sending one run after another stays in one slot (its warm process is reused)', async () => {
+  it('a bot sending one run after another stays in oneshot-0, where its parked process is kept', async () => {
     for (const p of ['first', 'second', 'third']) {
       const a = await call(t.url, 'POST', '/run', { key: 'sk-s', body: { prompt: p } });
       assert.equal(a.body.success, true, JSON.stringify(a.body));
