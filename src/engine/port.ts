@@ -77,8 +77,19 @@ export interface SandboxInfo {
   reason?: string;
 }
 
+/** Runs this engine has settled since it started (not across restarts). */
+export interface RunTotals {
+  /** Runs that started and settled, whatever their outcome. */
+  processed: number;
+  /** Of those, the ones that did not succeed (failed, timed out or cancelled). */
+  errors: number;
+  /** When this engine started (epoch ms). */
+  sinceMs: number;
+}
+
 export interface EngineHealth {
   pool: PoolState;
   queue: QueueState;
   sandbox: SandboxInfo;
+  totals: RunTotals;
 }

@@ -60,6 +60,7 @@ export class EmbeddedRunEngine implements RunEngine {
   readonly #executor: Executor;
   readonly #log: EventLog;
   #isDraining = false;
+  readonly #totals = { processed: 0, errors: 0, sinceMs: Date.now() };
 
   constructor(private readonly opts: EmbeddedEngineOptions) {
     this.#log = new StoredEventLog(opts.repository);
@@ -169,6 +170,7 @@ export class EmbeddedRunEngine implements RunEngine {
       pool: this.opts.backend.poolState(),
       queue: this.#scheduler.state(),
       sandbox: this.opts.sandbox,
+      totals: { ...this.#totals },
     };
   }
 
@@ -235,6 +237,8 @@ export class EmbeddedRunEngine implements RunEngine {
     const { result } = outcome;
     const status: RunStatus = reason ?? (result && !result.isError ? 'succeeded' : 'failed');
     await this.#settle(id, status, result, outcome.error);
+    this.#totals.processed += 1;
+    if (status !== 'succeeded') this.#totals.errors += 1;
     this.#scheduler.finished(id);
   }
 

@@ -108,7 +108,7 @@ describe('agent isolation through the HTTP surface (default settings)', {
     ].join('; ');
     const { output } = await run(bash(probe));
     assert.match(output, /done/);
-    const ws = join(t.dataDir, 'workspaces/users/api');
+    const ws = join(t.dataDir, 'workspaces/users/api/oneshot-0');
     const seen = await Promise.all(
       ['seen-environ.txt', 'seen-env.txt', 'seen-data.txt', 'seen-datadir.txt'].map((f) =>
         readFile(join(ws, f), 'utf8'),
@@ -123,7 +123,7 @@ describe('agent isolation through the HTTP surface (default settings)', {
   test('the agent holds no model key, yet its calls reach the model with the real one', async () => {
     const before = t.fake.requests().length;
     const { output } = await run(bash(`env > model-env.txt; grep -r -l ${MODEL_KEY} ~ 2>/dev/null | wc -l`));
-    const env = await readFile(join(t.dataDir, 'workspaces/users/api/model-env.txt'), 'utf8');
+    const env = await readFile(join(t.dataDir, 'workspaces/users/api/oneshot-0/model-env.txt'), 'utf8');
     assert.ok(!env.includes(MODEL_KEY), 'the model key is not in the agent environment');
     assert.match(output, /Tool result: 0\b/, 'nor in any file of its home');
     const token = /^ANTHROPIC_API_KEY=(.*)$/m.exec(env)?.[1] ?? '';
@@ -184,7 +184,7 @@ describe('agent isolation through the HTTP surface (default settings)', {
       .join('; ');
     const before = t.fake.requests().length;
     await run(bash(`(${probe}) > relay-paths.txt 2>&1`));
-    const out = await readFile(join(t.dataDir, 'workspaces/users/api/relay-paths.txt'), 'utf8');
+    const out = await readFile(join(t.dataDir, 'workspaces/users/api/oneshot-0/relay-paths.txt'), 'utf8');
     for (const [i, p] of paths.entries())
       assert.match(out, new RegExp(`^path${i}=403$`, 'm'), `${p}\n${out}`);
     const forwarded = t.fake
@@ -239,7 +239,7 @@ describe('agent isolation through the HTTP surface (default settings)', {
       `echo "bridge-visible=$(grep -l -a 'TCP4-LISTE[N]' /proc/[0-9]*/cmdline 2>/dev/null | wc -l)"`,
     ].join('; ');
     await run(bash(`(${probe}) > net.txt 2>&1`));
-    const net = await readFile(join(t.dataDir, 'workspaces/users/api/net.txt'), 'utf8');
+    const net = await readFile(join(t.dataDir, 'workspaces/users/api/oneshot-0/net.txt'), 'utf8');
     const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(net)?.[1] ?? '';
     assert.equal(field('direct-server'), '000', `the server port is not reachable directly:\n${net}`);
     assert.equal(field('proxy-server'), '403', 'nor through the proxy');

@@ -58,7 +58,9 @@ test('everything under DATA_DIR is 0600 files and 0700 directories', async () =>
     assert.equal((await stat(t.dataDir)).mode & 0o777, 0o700);
     const st = await stat(join(t.dataDir, 'agentgate.db'));
     assert.equal(st.mode & 0o777, 0o600);
-    assert.ok((await stat(join(t.dataDir, 'workspaces', 'users', 'alice', 'made.txt'))).isFile());
+    assert.ok(
+      (await stat(join(t.dataDir, 'workspaces', 'users', 'alice', 'oneshot-0', 'made.txt'))).isFile(),
+    );
     assert.deepEqual(await openToOthers(t.dataDir), []);
   } finally {
     await t.close();

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
-import { engineHealth } from '../health/index.ts';
+import { engineHealth, workerList } from '../health/index.ts';
 import { callerOf } from './caller.ts';
 import { parseOrThrow } from './request-body.ts';
 import { RUN_SESSION_KIND } from './run-route.ts';
@@ -18,13 +18,22 @@ export function registerSessionRoutes(scope: FastifyInstance, deps: AppDeps): vo
     const health = engineHealth(deps);
     const owner = caller.isAdmin ? undefined : caller.userId;
     const sessions = (await deps.sessions.list(owner)).filter((s) => s.kind === RUN_SESSION_KIND);
-    const runs = await deps.engine.list({ state: 'active', ...(owner !== undefined ? { owner } : {}) });
+    const active = await deps.engine.list({ state: 'active' });
+    const runs = owner === undefined ? active : active.filter((r) => r.owner === owner);
+    const runningSince = active.flatMap((r) => (r.status === 'running' && r.startedAt ? [r.startedAt] : []));
+    const { queue, totals } = health;
     return {
       status: health.status,
       user: { userId: caller.userId, isAdmin: caller.isAdmin },
       model: health.model,
       pool: health.pool,
       queue: health.queue,
+      // The original's status fields: server-wide, so a worker says only when its run started.
+      workers: workerList(queue, health.isHealthy, runningSince),
+      queueLength: queue.queued,
+      maxQueueSize: queue.maxQueuedRuns,
+      totalProcessed: totals.processed,
+      totalErrors: totals.errors,
       sessions: sessions.map((s) => ({
         sessionId: s.name,
         ...(caller.isAdmin ? { userId: s.owner } : {}),

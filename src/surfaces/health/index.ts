@@ -1,9 +1,9 @@
-import type { SandboxInfo } from '../../engine/port.ts';
+import type { QueueState, SandboxInfo } from '../../engine/port.ts';
 import type { AppDeps, Surface } from '../../http/surface.ts';
 
 /** Engine health as every surface reports it: model, pool and queue. */
 export function engineHealth(deps: AppDeps) {
-  const { pool, queue, sandbox } = deps.engine.health();
+  const { pool, queue, sandbox, totals } = deps.engine.health();
   const method = deps.model.method();
   // Unhealthy: no way to reach a model, or agent processes keep failing to start. An empty
   // pool alone is not: a sandboxed server warms spares per owner once owners have run.
@@ -16,8 +16,39 @@ export function engineHealth(deps: AppDeps) {
     sandbox: sandbox.name,
     ...(sandbox.reason ? { sandboxNote: sandboxNote(sandbox) } : {}),
     pool,
-    queue,
+    // The original's queue fields (`length`, `maxSize`) beside agentgate's own.
+    queue: { ...queue, length: queue.queued, maxSize: queue.maxQueuedRuns },
+    workers: workerCounts(queue, isHealthy),
+    uptime: Date.now() - totals.sinceMs,
+    totals,
   };
+}
+
+/**
+ * The original's `workers`, honestly: a worker here is a run slot (MAX_CONCURRENT_RUNS of
+ * them), not an agent process. Agent processes start per run (or come from per-owner warm
+ * spares in a sandbox), so a free slot is ready to start a run now whether or not a spare
+ * is warm; an idle, healthy server has `ready == total`. While the server is unhealthy
+ * (no model access, or agents keep failing to start) its free slots count as `error`.
+ */
+export function workerCounts(queue: QueueState, isHealthy: boolean) {
+  const total = queue.maxConcurrentRuns;
+  const busy = Math.min(queue.running, total);
+  const error = isHealthy ? 0 : total - busy;
+  return { total, ready: total - busy - error, busy, error };
+}
+
+/**
+ * The original's `workers[]` for /status: one entry per run slot; a busy slot carries
+ * when its run started (`busySince`, epoch ms), from the engine's running runs.
+ */
+export function workerList(queue: QueueState, isHealthy: boolean, runningSince: number[]) {
+  const started = [...runningSince].sort((a, b) => a - b);
+  return Array.from({ length: queue.maxConcurrentRuns }, (_, i) => {
+    const busySince = started[i];
+    if (busySince !== undefined) return { id: `worker-${i}`, state: 'busy' as const, busySince };
+    return { id: `worker-${i}`, state: isHealthy ? ('ready' as const) : ('error' as const) };
+  });
 }
 
 /** GET /health (no auth): 200 when healthy, 503 when not, with pool and queue state. */
