@@ -8,7 +8,7 @@ import {
 } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
-import type { ModelAccess } from '../agents/claude/environment.ts';
+import { credentialKindOf, type ModelAccess } from '../agents/claude/environment.ts';
 import type { ModelCall } from '../engine/events.ts';
 
 /**
@@ -71,7 +71,7 @@ export class ModelRelay {
     const key = hashToken(token);
     const state: GrantState = { access, isActive: false, calls: [], inflight: new Set() };
     this.#grants.set(key, state);
-    const kind = access().oauthToken && !access().apiKey ? 'oauth' : 'api_key';
+    const kind = credentialKindOf(access());
     return {
       token,
       kind,

@@ -17,6 +17,11 @@ export interface ModelAccess {
   familyModels?: { haiku: string; sonnet: string; opus: string };
 }
 
+/** The kind of credential an access uses: the relay token an agent holds imitates it. */
+export function credentialKindOf(access: ModelAccess): 'api_key' | 'oauth' {
+  return access.oauthToken && !access.apiKey ? 'oauth' : 'api_key';
+}
+
 /** Where an agent process sends its model calls and its other traffic, and the token it holds. */
 export interface AgentEndpoint {
   /** The relay's URL as the agent reaches it (the in-sandbox bridge, or a loopback port). */

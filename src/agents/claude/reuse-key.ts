@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AgentRunRequest } from '../types.ts';
-import type { ModelAccess } from './environment.ts';
+import { credentialKindOf, type ModelAccess } from './environment.ts';
 
 /**
  * Everything fixed when a process starts, plus its owner: a live process only ever serves
@@ -8,7 +8,7 @@ import type { ModelAccess } from './environment.ts';
  * system prompt, schema, memory or tools.
  */
 export function reuseKeyOf(req: AgentRunRequest, defaultModel: string, access: ModelAccess): string {
-  const credentialKind = access.oauthToken && !access.apiKey ? 'oauth' : 'api_key';
+  const credentialKind = credentialKindOf(access);
   return createHash('sha256')
     .update(
       JSON.stringify([
