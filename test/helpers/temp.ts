@@ -7,5 +7,7 @@ export async function makeTempDir(
   prefix = 'agentgate-test-',
 ): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  // An agent killed a moment ago may still be writing its home: retry, as rm does for
+  // ENOTEMPTY/EBUSY, rather than fail the suite's teardown.
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }) };
 }

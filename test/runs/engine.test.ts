@@ -8,6 +8,7 @@ import { AppError } from '../../src/errors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { agentProcessesUnder, waitForNoAgentProcesses } from '../helpers/processes.ts';
 import { eventsOf } from '../helpers/runs.ts';
+import { skipWithout } from '../helpers/system-parts.ts';
 
 const spec = (over: Partial<RunSpec>): RunSpec => ({
   owner: 'alice',
@@ -186,7 +187,10 @@ describe('RunEngine (embedded) stops leave no process', () => {
     assert.deepEqual(await waitForNoAgentProcesses(t.dataDir), []);
   });
 
-  test('cancel kills the run and every process it started', async () => {
+  // Unconfined, Claude Code's Bash tool starts its commands in sessions of their own, which a
+  // process-group kill misses: only the sandbox's PID namespace takes them all down
+  // (docs/security.md), so this guarantee is proven where the sandbox works.
+  test('cancel kills the run and every process it started', { skip: skipWithout('bubblewrap') }, async () => {
     const run = await t.deps.engine.submit(
       spec({
         workspace: 'users/alice/cancel',

@@ -117,5 +117,6 @@ export async function setUserMemory(home: string, content: string | undefined): 
 }
 
 export async function removeAgentHome(home: string): Promise<void> {
-  await rm(home, { recursive: true, force: true });
+  // A process killed a moment ago may still be writing here: rm retries ENOTEMPTY/EBUSY.
+  await rm(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
