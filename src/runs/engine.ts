@@ -6,6 +6,7 @@ import { ZERO_USAGE } from '../engine/events.ts';
 import type { EngineHealth, RunEngine, RunFilter, RunSummary, SandboxInfo } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
+import { checkTier, tierOf } from '../engine/tier.ts';
 import { AppError } from '../errors.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
@@ -88,6 +89,7 @@ export class EmbeddedRunEngine implements RunEngine {
     if (this.#isDraining) throw new AppError('unavailable', 'The server is shutting down', 5);
     this.opts.admit?.();
     this.#checkSizes(spec);
+    checkTier(spec);
     await this.opts.workspaces.ensure(spec.workspace); // validates the name before anything is stored
     if (
       spec.resumeSessionId &&
@@ -295,6 +297,8 @@ export class EmbeddedRunEngine implements RunEngine {
       createdAt: run.createdAt,
       startedAt: run.startedAt,
       finishedAt,
+      sandbox: this.opts.sandbox.name,
+      tier: tierOf(run.spec),
     });
   }
 }

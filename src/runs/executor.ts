@@ -87,6 +87,7 @@ export class AgentExecutor implements Executor {
       forkSession: spec.forkSession,
       userMemory: spec.userMemory,
       mcpServers: spec.mcpServers,
+      tier: spec.tier,
     };
   }
 

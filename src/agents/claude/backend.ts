@@ -4,6 +4,7 @@ import { type Options, query, type SDKUserMessage } from '@anthropic-ai/claude-a
 import type { Logger } from 'pino';
 import type { ModelRelay, RelayGrant } from '../../egress/model-relay.ts';
 import type { RunEvent } from '../../engine/events.ts';
+import { type RunTier, tierOf } from '../../engine/tier.ts';
 import { bwrapCommand, type SandboxPolicy } from '../../process/sandbox.ts';
 import { killSandboxStrays } from '../../process/strays.ts';
 import type { AgentBackend, AgentRunRequest, ModelProvider, PoolState } from '../types.ts';
@@ -21,6 +22,7 @@ import {
 import { treeRssBytes } from './process-memory.ts';
 import { isClaimable, reuseKeyOf } from './reuse-key.ts';
 import { SpareRegistry } from './spare-registry.ts';
+import { memoryPrompt, tierOptions } from './tool-policy.ts';
 
 export interface ClaudeBackendOptions {
   /** DATA_DIR/agent: per-process homes and the shared transcript store. */
@@ -269,32 +271,36 @@ export class ClaudeBackend implements AgentBackend {
     input.push(userMessage(req.prompt, req.images));
     const holder: { child?: ChildProcess; proc?: AgentProcess } = {};
     const grant = this.#grant(req.provider ?? 'anthropic');
+    const tier = tierOf(req);
+    const transcripts = transcriptsDir(this.opts.agentDir, req.owner);
     const options: Options = {
       ...this.#hostOptions(home, access, grant),
       cwd: req.cwd,
       model: req.model ?? access.defaultModel ?? this.opts.defaultModel,
       title: 'agentgate run',
-      systemPrompt:
-        req.systemPrompt !== undefined
-          ? req.systemPrompt
-          : {
-              type: 'preset',
-              preset: 'claude_code',
-              ...(req.appendSystemPrompt ? { append: req.appendSystemPrompt } : {}),
-            },
+      systemPrompt: systemPromptOf(req, tier),
       ...(req.effort ? { effort: req.effort } : {}),
       ...(req.jsonSchema ? { outputFormat: { type: 'json_schema', schema: req.jsonSchema } } : {}),
       ...(req.resumeSessionId ? { resume: req.resumeSessionId } : {}),
       ...(req.forkSession ? { forkSession: true } : {}),
       // Over the control channel, not argv: MCP headers carry bearer tokens that would
       // otherwise be readable in /proc/<pid>/cmdline.
-      ...(req.mcpServers ? { mcpServers: req.mcpServers, mcpServersDelivery: 'initialize' as const } : {}),
+      // The engine refuses MCP servers below `full`; never hand them to a restricted process.
+      ...(req.mcpServers && tier === 'full'
+        ? { mcpServers: req.mcpServers, mcpServersDelivery: 'initialize' as const }
+        : {}),
+      // Last, so nothing above can widen a restricted tier's tools or settings.
+      ...tierOptions(tier),
       spawnClaudeCodeProcess: groupSpawner(
         (c) => {
           holder.child = c;
           holder.proc?.attachChild(c);
         },
-        this.#sandboxWrap([req.cwd, home, transcriptsDir(this.opts.agentDir, req.owner)]),
+        // An `observe` run's workspace is mounted read-only: whatever the tool options
+        // missed, nothing in the sandbox can change it.
+        tier === 'observe'
+          ? this.#sandboxWrap([home, transcripts], [req.cwd])
+          : this.#sandboxWrap([req.cwd, home, transcripts]),
       ),
     };
     const q = query({ prompt: input, options });
@@ -302,11 +308,11 @@ export class ClaudeBackend implements AgentBackend {
     return holder.proc;
   }
 
-  #sandboxWrap(writable: string[]) {
+  #sandboxWrap(writable: string[], readOnly: string[] = []) {
     const policy = this.opts.sandbox;
     if (!policy) return undefined;
     return (command: string, args: string[], cwd: string | undefined) =>
-      bwrapCommand(policy, writable, cwd, command, args);
+      bwrapCommand(policy, writable, cwd, command, args, readOnly);
   }
 
   /** A relay token for a new process of this provider; the relay reads the credential per call. */
@@ -397,4 +403,17 @@ export class ClaudeBackend implements AgentBackend {
     this.#homeRemovals.add(removal);
     void removal.finally(() => this.#homeRemovals.delete(removal));
   }
+}
+
+/**
+ * The run's system prompt. A restricted tier reads no settings files, so the owner's
+ * CLAUDE.md (which Claude Code reads with the user's settings) comes with the prompt.
+ */
+function systemPromptOf(req: AgentRunRequest, tier: RunTier): Options['systemPrompt'] {
+  const memory = tier !== 'full' && req.userMemory ? memoryPrompt(req.userMemory) : undefined;
+  if (req.systemPrompt !== undefined) {
+    return memory ? `${req.systemPrompt}\n\n${memory}` : req.systemPrompt;
+  }
+  const append = [req.appendSystemPrompt, memory].filter(Boolean).join('\n\n');
+  return { type: 'preset', preset: 'claude_code', ...(append ? { append } : {}) };
 }
