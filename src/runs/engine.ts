@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AgentBackend } from '../agents/types.ts';
 import type { RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
 import { ZERO_USAGE } from '../engine/events.ts';
+import type { RunObserver } from '../engine/observer.ts';
 import type { EngineHealth, RunEngine, RunFilter, RunSummary, SandboxInfo } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
@@ -36,6 +37,8 @@ export interface EmbeddedEngineOptions {
    * in their own shape, and these must not be a way around it.
    */
   maxPromptChars?: number;
+  /** Told when runs start, produce events and settle (metrics). */
+  observer?: RunObserver;
 }
 
 /** What the engine keeps of a run from submit until it settles; never handed out. */
@@ -66,7 +69,22 @@ export class EmbeddedRunEngine implements RunEngine {
   constructor(private readonly opts: EmbeddedEngineOptions) {
     this.#log = new StoredEventLog(opts.repository);
     this.#scheduler = new FairScheduler(opts, (id) => void this.#execute(id));
-    this.#executor = new AgentExecutor({ ...opts, log: this.#log });
+    this.#executor = new AgentExecutor({
+      ...opts,
+      log: this.#log,
+      onEvent: (spec, ev) => this.#observe((o) => o.runEvent(spec, ev)),
+    });
+  }
+
+  /** A watcher's failure is logged, never the run's. */
+  #observe(call: (o: RunObserver) => void): void {
+    const { observer } = this.opts;
+    if (!observer) return;
+    try {
+      call(observer);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'run observer failed');
+    }
   }
 
   #checkSizes(spec: RunSpec): void {
@@ -225,6 +243,7 @@ export class EmbeddedRunEngine implements RunEngine {
       run.status = 'running';
       await this.opts.repository.markRunning(id, run.startedAt);
       this.#log.append(id, { type: 'status', status: 'running' });
+      this.#observe((o) => o.runStarted(spec));
       outcome = await this.#executor.execute(id, spec, signal);
     } catch (err) {
       outcome = {
@@ -286,6 +305,8 @@ export class EmbeddedRunEngine implements RunEngine {
     this.#active.delete(id);
     run.status = status;
     this.#log.close(id);
+    const durationMs = run.startedAt === undefined ? undefined : finishedAt - run.startedAt;
+    this.#observe((o) => o.runFinished(run.spec, status, durationMs));
     run.resolve({
       id,
       owner: run.spec.owner,
