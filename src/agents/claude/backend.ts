@@ -141,7 +141,8 @@ export class ClaudeBackend implements AgentBackend {
     if (!proc) return; // aborted before any process was chosen
     // Which way the run was served, for logs, /status readers and the tests that prove it.
     yield { type: 'status', status: 'running', detail: servedBy };
-    this.#spares.noteOwner(req);
+    // A spare has every tool: keep one warm only for owners whose runs may take it.
+    if (tierOf(req) === 'full') this.#spares.noteOwner(req);
     if (!this.#generationOf.has(proc)) this.#generationOf.set(proc, this.#generation);
     this.#busy.add(proc);
     proc.grant.begin();
