@@ -7,6 +7,7 @@ import { allSurfaces } from '../../src/surfaces/index.ts';
 import { metricsSurface } from '../../src/surfaces/metrics/index.ts';
 import { openAiSurface } from '../../src/surfaces/openai/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const KEY = 'sk-metrics-user';
 
@@ -173,6 +174,32 @@ describe('GET /metrics', { timeout: 200_000 }, () => {
     assert.ok(sumOf(after, 'agentgate_http_requests_total', { route: 'unmatched', status: '404' }) >= 1);
   });
 
+  test('gauges show a running run and its busy agent process while it runs', async () => {
+    const run = await t.deps.engine.submit({
+      owner: 'alice',
+      workspace: 'users/alice/gauges',
+      prompt: 'hold [[sleep:4000]]',
+      onBusy: 'wait',
+    });
+    try {
+      let samples: Sample[] = [];
+      await waitFor(async () => {
+        samples = await scrape();
+        return sumOf(samples, 'agentgate_agent_processes', { state: 'busy' }) === 1;
+      }, 30_000);
+      assert.equal(sumOf(samples, 'agentgate_runs_running'), 1);
+      assert.equal(sumOf(samples, 'agentgate_runs_queued'), 0);
+    } finally {
+      await t.deps.engine.cancel(run.id, { wait: true });
+    }
+    const after = await scrape();
+    assert.equal(sumOf(after, 'agentgate_runs_running'), 0);
+    assert.equal(
+      sumOf(after, 'agentgate_runs_finished_total', { surface: 'internal', status: 'cancelled' }),
+      1,
+    );
+  });
+
   test('an admin key reads it from anywhere; anyone else is refused', async () => {
     const proxied = { 'x-forwarded-for': '203.0.113.9' };
     assert.equal(
@@ -218,4 +245,18 @@ test('surface names as metrics and key scopes spell them', () => {
     'storage',
     'metrics',
   ]);
+});
+
+test('the exposition check refuses what Prometheus would refuse', () => {
+  const ok = '# HELP a_total A.\n# TYPE a_total counter\na_total{x="1\\"2"} 3\n';
+  assert.equal(parsePrometheus(ok)[0]?.labels.x, '1"2');
+  for (const bad of [
+    'a_total 1\n', // no TYPE
+    '# TYPE a gauge\na{x=1} 2\n', // unquoted label value
+    '# TYPE a gauge\na 1,5\n', // not a number
+    '# TYPE a gauge\na-b 1\n', // bad name
+    '# TYPE a gauge\na 1', // no final newline
+  ]) {
+    assert.throws(() => parsePrometheus(bad), assert.AssertionError, JSON.stringify(bad));
+  }
 });
