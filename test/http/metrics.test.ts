@@ -167,6 +167,14 @@ describe('GET /metrics', { timeout: 200_000 }, () => {
     assert.ok(delta('agentgate_model_calls_total', { status: '200' }) >= 1, 'the relay counted model calls');
     assert.ok(delta('agentgate_model_tokens_total', { kind: 'output' }) > 0, 'output tokens counted');
     assert.ok(delta('agentgate_model_tokens_total', { kind: 'input' }) > 0, 'input tokens counted');
+    assert.ok(delta('agentgate_model_cost_usd_total') > 0, 'the run’s cost counted');
+    const models = after
+      .filter((x) => x.name === 'agentgate_model_cost_usd_total')
+      .map((x) => x.labels.model);
+    assert.ok(
+      models.every((m) => m && m !== 'unknown'),
+      `cost carries its model: ${models}`,
+    );
     assert.equal(delta('agentgate_http_requests_total', { method: 'POST', route: '/run', status: '200' }), 1);
     assert.equal(delta('agentgate_auth_failures_total', { ...surface, status: '401' }), 1);
     const text = (await get(t.url, '/metrics')).body;
