@@ -4,7 +4,7 @@ import { type Options, query, type SDKUserMessage } from '@anthropic-ai/claude-a
 import type { Logger } from 'pino';
 import type { ModelRelay, RelayGrant } from '../../egress/model-relay.ts';
 import type { RunEvent } from '../../engine/events.ts';
-import { type RunTier, tierOf } from '../../engine/tier.ts';
+import { tierOf } from '../../engine/tier.ts';
 import { bwrapCommand, type SandboxPolicy } from '../../process/sandbox.ts';
 import { killSandboxStrays } from '../../process/strays.ts';
 import type { AgentBackend, AgentRunRequest, ModelProvider, PoolState } from '../types.ts';
@@ -22,7 +22,7 @@ import {
 import { treeRssBytes } from './process-memory.ts';
 import { isClaimable, reuseKeyOf } from './reuse-key.ts';
 import { SpareRegistry } from './spare-registry.ts';
-import { memoryPrompt, tierOptions } from './tool-policy.ts';
+import { systemPromptOf, tierOptions } from './tool-policy.ts';
 
 export interface ClaudeBackendOptions {
   /** DATA_DIR/agent: per-process homes and the shared transcript store. */
@@ -404,17 +404,4 @@ export class ClaudeBackend implements AgentBackend {
     this.#homeRemovals.add(removal);
     void removal.finally(() => this.#homeRemovals.delete(removal));
   }
-}
-
-/**
- * The run's system prompt. A restricted tier reads no settings files, so the owner's
- * CLAUDE.md (which Claude Code reads with the user's settings) comes with the prompt.
- */
-function systemPromptOf(req: AgentRunRequest, tier: RunTier): Options['systemPrompt'] {
-  const memory = tier !== 'full' && req.userMemory ? memoryPrompt(req.userMemory) : undefined;
-  if (req.systemPrompt !== undefined) {
-    return memory ? `${req.systemPrompt}\n\n${memory}` : req.systemPrompt;
-  }
-  const append = [req.appendSystemPrompt, memory].filter(Boolean).join('\n\n');
-  return { type: 'preset', preset: 'claude_code', ...(append ? { append } : {}) };
 }

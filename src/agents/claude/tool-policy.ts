@@ -1,5 +1,6 @@
 import { BUILTIN_TOOL_NAMES, type Options } from '@anthropic-ai/claude-agent-sdk';
 import type { RunTier } from '../../engine/tier.ts';
+import type { AgentRunRequest } from '../types.ts';
 
 /** The tools each restricted tier keeps; `full` keeps Claude Code's whole preset. */
 const TIER_TOOLS: Record<Exclude<RunTier, 'full'>, readonly string[]> = {
@@ -67,6 +68,19 @@ export function tierOptions(tier: RunTier): Partial<Options> {
 }
 
 /** The owner's CLAUDE.md as Claude Code itself frames user memory, for a run that reads no settings. */
-export function memoryPrompt(userMemory: string): string {
+function memoryPrompt(userMemory: string): string {
   return `Contents of the user's private global instructions (~/.claude/CLAUDE.md), for all projects:\n\n${userMemory}`;
+}
+
+/**
+ * The run's system prompt. A restricted tier reads no settings files, so the owner's
+ * CLAUDE.md (which Claude Code reads with the user's settings) comes with the prompt.
+ */
+export function systemPromptOf(req: AgentRunRequest, tier: RunTier): Options['systemPrompt'] {
+  const memory = tier !== 'full' && req.userMemory ? memoryPrompt(req.userMemory) : undefined;
+  if (req.systemPrompt !== undefined) {
+    return memory ? `${req.systemPrompt}\n\n${memory}` : req.systemPrompt;
+  }
+  const append = [req.appendSystemPrompt, memory].filter(Boolean).join('\n\n');
+  return { type: 'preset', preset: 'claude_code', ...(append ? { append } : {}) };
 }
