@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { callerContextOf, withCallerContext } from './http/caller-context.ts';
 import { prepareErrorReply, toAppError } from './http/errors.ts';
 import { addResponseHeaders, newRequestId } from './http/request-id.ts';
@@ -70,11 +70,49 @@ export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Pro
       if (!req.raw.complete) socket.destroy();
     }, REFUSED_BODY_GRACE_MS).unref();
   });
+  // Every answered request, by route pattern (bounded, unlike raw URLs) and status; 401/403
+  // also count as auth failures of the surface whose route answered.
+  app.addHook('onResponse', (req, reply, done) => {
+    deps.metrics.observeHttp({
+      method: req.method,
+      route: req.is404 ? 'unmatched' : (req.routeOptions.url ?? 'unmatched'),
+      status: reply.statusCode,
+      surface: surfaceOfRequest.get(req),
+    });
+    done();
+  });
   app.setNotFoundHandler((req, reply) => {
     reply
       .status(404)
       .send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
   });
-  for (const surface of surfaces) await app.register(async (scope) => surface(scope, deps));
+  for (const surface of surfaces) {
+    const name = surfaceNameOf(surface);
+    await app.register(async (scope) => {
+      // First of the scope's hooks: a request its own auth refuses is still its surface's.
+      scope.addHook('onRequest', (req, _reply, done) => {
+        surfaceOfRequest.set(req, name);
+        done();
+      });
+      await surface(scope, deps);
+    });
+  }
   return app;
+}
+
+/** Which surface's routes a request reached (for metrics). */
+const surfaceOfRequest = new WeakMap<FastifyRequest, string>();
+
+/**
+ * A surface's name for metrics, from its plugin's name: `claudeCodeApiSurface` →
+ * `claude-code-api`, `openAiSurface` → `openai` (the names API key scopes use).
+ */
+export function surfaceNameOf(surface: Surface): string {
+  return (
+    surface.name
+      .replace(/Surface$/, '')
+      .replace(/^openAi/, 'openai')
+      .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+      .toLowerCase() || 'unnamed'
+  );
 }

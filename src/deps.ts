@@ -20,6 +20,7 @@ import { ModelRelay } from './egress/model-relay.ts';
 import { AppError } from './errors.ts';
 import { isProxiedCaller } from './http/caller-context.ts';
 import type { AppDeps } from './http/surface.ts';
+import { ServerMetrics } from './metrics/server-metrics.ts';
 import { applySeccompPath, type SandboxPolicy, sandboxUnavailableReason } from './process/sandbox.ts';
 import { EmbeddedRunEngine } from './runs/engine.ts';
 import { RunRepository } from './runs/repository.ts';
@@ -40,6 +41,7 @@ export interface ServerDeps extends AppDeps {
   agentGateway: AgentGateway;
   oauth: OAuthCredentialStore;
   storage: StorageService;
+  metrics: ServerMetrics;
 }
 
 /** Wires the engine from config: the one place the object graph is built, for the server and tests alike. */
@@ -107,6 +109,7 @@ export async function createDeps(
   await oauth.load();
   const browser = new BrowserService(() => config.current(), logger, opts.browser);
   const storage = createStorageService(() => config.current(), logger, opts.storage);
+  const metrics = new ServerMetrics();
   const engine = new EmbeddedRunEngine({
     backend,
     repository: new RunRepository(db),
@@ -124,7 +127,9 @@ export async function createDeps(
       ...(sandbox.reason ? { reason: sandbox.reason } : {}),
     },
     ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),
+    observer: metrics,
   });
+  metrics.readEngineHealth(() => engine.health());
   return {
     config,
     db,
@@ -141,6 +146,7 @@ export async function createDeps(
     oauth,
     browser,
     storage,
+    metrics,
   };
 }
 

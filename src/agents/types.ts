@@ -20,6 +20,7 @@ export type AgentRunRequest = Pick<
   | 'forkSession'
   | 'userMemory'
   | 'mcpServers'
+  | 'tier'
 > & {
   runId: string;
   /** Absolute working directory (already resolved and created by WorkspaceFs). */

@@ -18,6 +18,8 @@ export interface RunsTable {
   finished_at: number | null;
   /** The sandbox the run's agent ran under (`bwrap` or `none`); null for runs from before it was recorded. */
   sandbox: string | null;
+  /** The run's permission tier (`observe`, `edit`, `full`); null only before migration 004 ran. */
+  tier: string | null;
 }
 
 export interface RunEventsTable {

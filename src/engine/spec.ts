@@ -42,4 +42,12 @@ export interface RunSpec {
   userMemory?: string;
   // A sandboxed agent reaches these only through the egress proxy: public URLs only.
   mcpServers?: Record<string, { type: 'http'; url: string; headers?: Record<string, string> }>;
+  /**
+   * Which tools the agent may use (see engine/tier.ts): `observe` reads, `edit` also writes
+   * files, `full` (unset) runs anything. Set by the server from the caller's credential,
+   * never from a request field.
+   */
+  tier?: 'observe' | 'edit' | 'full';
+  /** The surface (protocol) that built the spec, for metrics and logs: `claude-code-api`, `openai`, … */
+  surface?: string;
 }

@@ -5,6 +5,7 @@ import type { OAuthTokens } from '../auth/oauth-pkce.ts';
 import type { BrowserService } from '../browser/service.ts';
 import type { ConfigSource } from '../config/index.ts';
 import type { RunEngine } from '../engine/port.ts';
+import type { MetricsSink } from '../metrics/server-metrics.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { StorageService } from '../storage/service.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
@@ -42,6 +43,8 @@ export interface AppDeps {
   browser: BrowserService;
   /** The object store behind /storage. */
   storage: Pick<StorageService, 'store' | 'uploads'>;
+  /** The server's Prometheus metrics: HTTP requests are reported here, /metrics renders them. */
+  metrics: MetricsSink;
 }
 
 /** Each surface is one Fastify plugin that registers its own routes. */

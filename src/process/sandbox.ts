@@ -8,7 +8,8 @@ import { dirname, isAbsolute } from 'node:path';
  * not by the agent. Under bubblewrap an agent process gets:
  * - a read-only view of the machine, with DATA_DIR, /root, /home, /tmp and /run replaced
  *   by empty tmpfs: no other user's workspace, no store, no bucket, no operator credentials;
- * - write access to exactly its workspace, its own agent home and its owner's transcripts,
+ * - write access to exactly its workspace (read-only for an `observe` run), its own agent
+ *   home and its owner's transcripts,
  *   each handed to bubblewrap as a directory descriptor that was opened and verified here:
  *   nothing is resolved by name after the check, so a directory swapped for a symlink
  *   between the check and the mount cannot redirect the mount (the bind-source race);
@@ -84,12 +85,18 @@ export function openVerifiedDir(path: string): number {
   return fd;
 }
 
+/**
+ * `writable` directories are bound read-write, `readOnly` ones read-only (an `observe` run's
+ * workspace: below DATA_DIR, which is hidden, so it must be bound to be seen at all). Both
+ * are bound from verified descriptors.
+ */
 export function bwrapCommand(
   policy: SandboxPolicy,
   writable: readonly string[],
   cwd: string | undefined,
   command: string,
   args: readonly string[],
+  readOnly: readonly string[] = [],
 ): SandboxCommand {
   const out = [
     '--die-with-parent',
@@ -123,6 +130,11 @@ export function bwrapCommand(
       const fd = openVerifiedDir(dir);
       fds.push(fd);
       out.push('--bind-fd', String(2 + fds.length), dir);
+    }
+    for (const dir of readOnly) {
+      const fd = openVerifiedDir(dir);
+      fds.push(fd);
+      out.push('--ro-bind-fd', String(2 + fds.length), dir);
     }
   } catch (err) {
     for (const fd of fds) closeSync(fd);

@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import type { AgentBackend } from '../agents/types.ts';
 import type { RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
 import { ZERO_USAGE } from '../engine/events.ts';
+import type { RunObserver } from '../engine/observer.ts';
 import type { EngineHealth, RunEngine, RunFilter, RunSummary, SandboxInfo } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
+import { checkTier, tierOf } from '../engine/tier.ts';
 import { AppError } from '../errors.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
@@ -35,6 +37,8 @@ export interface EmbeddedEngineOptions {
    * in their own shape, and these must not be a way around it.
    */
   maxPromptChars?: number;
+  /** Told when runs start, produce events and settle (metrics). */
+  observer?: RunObserver;
 }
 
 /** What the engine keeps of a run from submit until it settles; never handed out. */
@@ -65,7 +69,22 @@ export class EmbeddedRunEngine implements RunEngine {
   constructor(private readonly opts: EmbeddedEngineOptions) {
     this.#log = new StoredEventLog(opts.repository);
     this.#scheduler = new FairScheduler(opts, (id) => void this.#execute(id));
-    this.#executor = new AgentExecutor({ ...opts, log: this.#log });
+    this.#executor = new AgentExecutor({
+      ...opts,
+      log: this.#log,
+      onEvent: (spec, ev) => this.#observe((o) => o.runEvent(spec, ev)),
+    });
+  }
+
+  /** A watcher's failure is logged, never the run's. */
+  #observe(call: (o: RunObserver) => void): void {
+    const { observer } = this.opts;
+    if (!observer) return;
+    try {
+      call(observer);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'run observer failed');
+    }
   }
 
   #checkSizes(spec: RunSpec): void {
@@ -88,6 +107,7 @@ export class EmbeddedRunEngine implements RunEngine {
     if (this.#isDraining) throw new AppError('unavailable', 'The server is shutting down', 5);
     this.opts.admit?.();
     this.#checkSizes(spec);
+    checkTier(spec);
     await this.opts.workspaces.ensure(spec.workspace); // validates the name before anything is stored
     if (
       spec.resumeSessionId &&
@@ -223,6 +243,7 @@ export class EmbeddedRunEngine implements RunEngine {
       run.status = 'running';
       await this.opts.repository.markRunning(id, run.startedAt);
       this.#log.append(id, { type: 'status', status: 'running' });
+      this.#observe((o) => o.runStarted(spec));
       outcome = await this.#executor.execute(id, spec, signal);
     } catch (err) {
       outcome = {
@@ -284,6 +305,8 @@ export class EmbeddedRunEngine implements RunEngine {
     this.#active.delete(id);
     run.status = status;
     this.#log.close(id);
+    const durationMs = run.startedAt === undefined ? undefined : finishedAt - run.startedAt;
+    this.#observe((o) => o.runFinished(run.spec, status, durationMs));
     run.resolve({
       id,
       owner: run.spec.owner,
@@ -295,6 +318,8 @@ export class EmbeddedRunEngine implements RunEngine {
       createdAt: run.createdAt,
       startedAt: run.startedAt,
       finishedAt,
+      sandbox: this.opts.sandbox.name,
+      tier: tierOf(run.spec),
     });
   }
 }

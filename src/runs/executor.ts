@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AgentBackend, AgentRunRequest } from '../agents/types.ts';
-import type { RunResult } from '../engine/events.ts';
+import type { RunEvent, RunResult } from '../engine/events.ts';
 import type { RunSpec } from '../engine/spec.ts';
 import { AppError } from '../errors.ts';
 import type { SessionStore } from '../sessions/store.ts';
@@ -28,6 +28,8 @@ export interface AgentExecutorOptions {
   sessions: SessionStore;
   workspaces: WorkspaceFs;
   logger: Logger;
+  /** Each agent event as it comes, after it is logged. */
+  onEvent?: (spec: RunSpec, event: RunEvent) => void;
 }
 
 /** Runs an agent through its `AgentBackend`, in the run's workspace, continuing its session. */
@@ -42,6 +44,7 @@ export class AgentExecutor implements Executor {
       const req = await this.#agentRequest(runId, spec);
       for await (const ev of this.opts.backend.start(req, signal)) {
         log.append(runId, ev);
+        this.opts.onEvent?.(spec, ev);
         // Token deltas are kept in memory and stored with the next whole message, so a
         // crash loses at most the half-written message and the hot path stays cheap.
         if (ev.type !== 'text_delta') await log.flush(runId);
@@ -87,6 +90,7 @@ export class AgentExecutor implements Executor {
       forkSession: spec.forkSession,
       userMemory: spec.userMemory,
       mcpServers: spec.mcpServers,
+      tier: spec.tier,
     };
   }
 

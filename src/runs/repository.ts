@@ -5,6 +5,7 @@ import type { RunEvent, RunResult, RunStatus, StoredEvent } from '../engine/even
 import type { RunFilter, RunSummary } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
+import { isRunTier, tierOf } from '../engine/tier.ts';
 
 type RunRow = Selectable<RunsTable>;
 
@@ -21,6 +22,8 @@ function fromRow(r: RunRow): RunRecord {
     startedAt: r.started_at ?? undefined,
     finishedAt: r.finished_at ?? undefined,
     sandbox: r.sandbox ?? undefined,
+    // Runs stored before tiers existed ran with every tool.
+    tier: isRunTier(r.tier) ? r.tier : 'full',
   };
 }
 
@@ -51,6 +54,7 @@ export class RunRepository {
         started_at: null,
         finished_at: null,
         sandbox,
+        tier: tierOf(spec),
       })
       .execute();
   }

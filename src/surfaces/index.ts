@@ -4,6 +4,7 @@ import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { claudeboxSurface } from './claudebox/index.ts';
 import { healthSurface } from './health/index.ts';
 import { mcpSurface } from './mcp/index.ts';
+import { metricsSurface } from './metrics/index.ts';
 import { openAiSurface } from './openai/index.ts';
 import { storageSurface } from './storage/index.ts';
 
@@ -16,4 +17,5 @@ export const allSurfaces: readonly Surface[] = [
   mcpSurface,
   browserSurface,
   storageSurface,
+  metricsSurface,
 ];

@@ -19,6 +19,8 @@ test('a live process is only reused by the same owner with the same start-time s
     { effort: 'high' as const },
     { userMemory: 'm' },
     { provider: 'zai' as const },
+    { tier: 'observe' as const },
+    { tier: 'edit' as const },
   ]) {
     assert.notEqual(reuseKeyOf({ ...base, ...change }, 'm', access), key, JSON.stringify(change));
   }
@@ -37,4 +39,12 @@ test('only what a claim can carry goes to a pre-started spare', () => {
   // A spare's env holds the server's own model access, fixed at start.
   assert.equal(isClaimable({ ...base, provider: 'anthropic' }), true);
   assert.equal(isClaimable({ ...base, provider: 'zai' }), false);
+  // Spares start with every tool: a restricted tier never takes one.
+  assert.equal(isClaimable({ ...base, tier: 'full' }), true);
+  assert.equal(isClaimable({ ...base, tier: 'edit' }), false);
+  assert.equal(isClaimable({ ...base, tier: 'observe' }), false);
+});
+
+test('an unset tier is full: the same process serves both', () => {
+  assert.equal(reuseKeyOf({ ...base, tier: 'full' }, 'm', access), reuseKeyOf(base, 'm', access));
 });

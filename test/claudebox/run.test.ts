@@ -240,6 +240,7 @@ describe('claudebox /claudebox/run', () => {
     const res = await fetch(`${t.url}/claudebox/runs/${running.runId}`, { headers: AUTH });
     const body = (await res.json()) as Json;
     assert.equal(body.status, 'succeeded');
+    assert.equal(body.tier, 'full', 'the run record shows its permission tier');
     assert.match(String(body.result), /Echo: background job zeta-9/);
     const next = await run(t, { prompt: '[[recall]]', workspace: 'faf' });
     assert.match(String(next.json.result), /zeta-9/);

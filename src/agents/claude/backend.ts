@@ -4,6 +4,7 @@ import { type Options, query, type SDKUserMessage } from '@anthropic-ai/claude-a
 import type { Logger } from 'pino';
 import type { ModelRelay, RelayGrant } from '../../egress/model-relay.ts';
 import type { RunEvent } from '../../engine/events.ts';
+import { tierOf } from '../../engine/tier.ts';
 import { bwrapCommand, type SandboxPolicy } from '../../process/sandbox.ts';
 import { killSandboxStrays } from '../../process/strays.ts';
 import type { AgentBackend, AgentRunRequest, ModelProvider, PoolState } from '../types.ts';
@@ -21,6 +22,7 @@ import {
 import { treeRssBytes } from './process-memory.ts';
 import { isClaimable, reuseKeyOf } from './reuse-key.ts';
 import { SpareRegistry } from './spare-registry.ts';
+import { systemPromptOf, tierOptions } from './tool-policy.ts';
 
 export interface ClaudeBackendOptions {
   /** DATA_DIR/agent: per-process homes and the shared transcript store. */
@@ -139,7 +141,8 @@ export class ClaudeBackend implements AgentBackend {
     if (!proc) return; // aborted before any process was chosen
     // Which way the run was served, for logs, /status readers and the tests that prove it.
     yield { type: 'status', status: 'running', detail: servedBy };
-    this.#spares.noteOwner(req);
+    // A spare has every tool: keep one warm only for owners whose runs may take it.
+    if (tierOf(req) === 'full') this.#spares.noteOwner(req);
     if (!this.#generationOf.has(proc)) this.#generationOf.set(proc, this.#generation);
     this.#busy.add(proc);
     proc.grant.begin();
@@ -269,32 +272,36 @@ export class ClaudeBackend implements AgentBackend {
     input.push(userMessage(req.prompt, req.images));
     const holder: { child?: ChildProcess; proc?: AgentProcess } = {};
     const grant = this.#grant(req.provider ?? 'anthropic');
+    const tier = tierOf(req);
+    const transcripts = transcriptsDir(this.opts.agentDir, req.owner);
     const options: Options = {
       ...this.#hostOptions(home, access, grant),
       cwd: req.cwd,
       model: req.model ?? access.defaultModel ?? this.opts.defaultModel,
       title: 'agentgate run',
-      systemPrompt:
-        req.systemPrompt !== undefined
-          ? req.systemPrompt
-          : {
-              type: 'preset',
-              preset: 'claude_code',
-              ...(req.appendSystemPrompt ? { append: req.appendSystemPrompt } : {}),
-            },
+      systemPrompt: systemPromptOf(req, tier),
       ...(req.effort ? { effort: req.effort } : {}),
       ...(req.jsonSchema ? { outputFormat: { type: 'json_schema', schema: req.jsonSchema } } : {}),
       ...(req.resumeSessionId ? { resume: req.resumeSessionId } : {}),
       ...(req.forkSession ? { forkSession: true } : {}),
       // Over the control channel, not argv: MCP headers carry bearer tokens that would
       // otherwise be readable in /proc/<pid>/cmdline.
-      ...(req.mcpServers ? { mcpServers: req.mcpServers, mcpServersDelivery: 'initialize' as const } : {}),
+      // The engine refuses MCP servers below `full`; never hand them to a restricted process.
+      ...(req.mcpServers && tier === 'full'
+        ? { mcpServers: req.mcpServers, mcpServersDelivery: 'initialize' as const }
+        : {}),
+      // Last, so nothing above can widen a restricted tier's tools or settings.
+      ...tierOptions(tier),
       spawnClaudeCodeProcess: groupSpawner(
         (c) => {
           holder.child = c;
           holder.proc?.attachChild(c);
         },
-        this.#sandboxWrap([req.cwd, home, transcriptsDir(this.opts.agentDir, req.owner)]),
+        // An `observe` run's workspace is mounted read-only: whatever the tool options
+        // missed, nothing in the sandbox can change it.
+        tier === 'observe'
+          ? this.#sandboxWrap([home, transcripts], [req.cwd])
+          : this.#sandboxWrap([req.cwd, home, transcripts]),
       ),
     };
     const q = query({ prompt: input, options });
@@ -302,11 +309,11 @@ export class ClaudeBackend implements AgentBackend {
     return holder.proc;
   }
 
-  #sandboxWrap(writable: string[]) {
+  #sandboxWrap(writable: string[], readOnly: string[] = []) {
     const policy = this.opts.sandbox;
     if (!policy) return undefined;
     return (command: string, args: string[], cwd: string | undefined) =>
-      bwrapCommand(policy, writable, cwd, command, args);
+      bwrapCommand(policy, writable, cwd, command, args, readOnly);
   }
 
   /** A relay token for a new process of this provider; the relay reads the credential per call. */

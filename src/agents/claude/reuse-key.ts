@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { tierOf } from '../../engine/tier.ts';
 import type { AgentRunRequest } from '../types.ts';
 import { credentialKindOf, type ModelAccess } from './environment.ts';
 
@@ -26,6 +27,8 @@ export function reuseKeyOf(req: AgentRunRequest, defaultModel: string, access: M
         req.effort ?? null,
         req.userMemory ?? null,
         req.mcpServers ?? null,
+        // Tools are fixed at start: an `observe` run never lands on a process with Bash.
+        tierOf(req),
       ]),
     )
     .digest('hex');
@@ -34,7 +37,8 @@ export function reuseKeyOf(req: AgentRunRequest, defaultModel: string, access: M
 /**
  * A pre-started spare can take cwd, model, appended prompt and effort at claim time, nothing
  * else; its env (model endpoint and key) is the server's own, so another provider's run never
- * takes one.
+ * takes one. Spares start with every tool (and, sandboxed, the owner's whole root writable),
+ * so only a `full` run may take one.
  */
 export function isClaimable(req: AgentRunRequest): boolean {
   return (
@@ -42,6 +46,7 @@ export function isClaimable(req: AgentRunRequest): boolean {
     req.systemPrompt === undefined &&
     req.jsonSchema === undefined &&
     req.resumeSessionId === undefined &&
-    req.mcpServers === undefined
+    req.mcpServers === undefined &&
+    tierOf(req) === 'full'
   );
 }

@@ -60,6 +60,7 @@ export function registerRunRoute(scope: FastifyInstance, deps: AppDeps, memory: 
     const spec: Omit<RunSpec, 'workspace' | 'onBusy'> = {
       owner: userId,
       prompt: body.prompt,
+      surface: 'claude-code-api',
       ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
       ...(userMemory ? { userMemory } : {}),
       ...(body.sessionId

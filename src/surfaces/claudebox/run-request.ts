@@ -77,6 +77,7 @@ export function toRunSpec(
     session: { kind: SESSION_KIND, name, mode: opts.noContinue ? 'fresh' : 'continue' },
     ...(opts.resume ? { resumeSessionId: opts.resume } : {}),
     onBusy: 'conflict',
+    surface: 'claudebox',
   };
 }
 

@@ -36,7 +36,7 @@ export function registerRunRoutes(scope: FastifyInstance, deps: AppDeps, instanc
     if (!record || record.owner !== principal.userId || workspace === undefined) {
       throw new AppError('not_found', `No run ${req.params.id}`);
     }
-    const base = { runId: record.id, workspace, status: record.status };
+    const base = { runId: record.id, workspace, status: record.status, tier: record.tier };
     if (!record.result) return { ...base, ...(record.error ? { error: record.error } : {}) };
     const out = renderResult(record);
     if (req.query.outputFormat === 'json-verbose') {

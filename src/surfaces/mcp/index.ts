@@ -78,7 +78,8 @@ export function claudeboxMcpHosting(
  * session id that is not an initialize is served statelessly by a throwaway server.
  */
 export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSessionLimits> } = {}): Surface {
-  return async (scope, deps) => {
+  // Named: metrics label a request with its surface's function name.
+  return async function mcpSurface(scope, deps) {
     const host = new McpHost(claudeboxMcpHosting(opts), () => deps.config.current());
     scope.addHook('onClose', () => host.close());
     parseBodiesAsJson(scope, BODY_LIMIT_BYTES);

@@ -125,7 +125,10 @@ export function registerRunTool(
     },
     (args, extra) =>
       toolCall(async () => {
-        const spec = toRunSpec(principal, runOptionsOf(args), deps.config.current(), instance);
+        const spec = {
+          ...toRunSpec(principal, runOptionsOf(args), deps.config.current(), instance),
+          surface: 'mcp',
+        };
         const run = await deps.engine.submit(spec, { signal: extra.signal });
         const progressToken = extra._meta?.progressToken;
         if (progressToken !== undefined) {

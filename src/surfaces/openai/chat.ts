@@ -123,6 +123,7 @@ async function submitClaudeOps(
           workspace,
           prompt,
           onBusy: 'conflict',
+          surface: 'openai',
           ...(extra.jsonSchema ? { jsonSchema: extra.jsonSchema } : {}),
           ...(extra.images.length ? { images: extra.images } : {}),
         },
@@ -167,6 +168,7 @@ function claudeboxSpec(
     appendSystemPrompt: opts.appendSystemPrompt,
     session: { kind: SESSION_KIND, name: opts.workspace, mode: opts.isContinue ? 'continue' : 'fresh' },
     onBusy: 'conflict',
+    surface: 'openai',
   };
 }
 
