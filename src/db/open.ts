@@ -7,6 +7,7 @@ import { describeDatabaseUrl } from './dialect.ts';
 import { migrate } from './migrate.ts';
 import { openPostgres, redactDatabaseError } from './postgres.ts';
 import type { Database } from './schema.ts';
+import { RejectNulText } from './text-guard.ts';
 
 export type Db = Kysely<Database>;
 
@@ -50,7 +51,10 @@ async function openSqlite(dataDir: string): Promise<Db> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: sqlite }),
+    plugins: [new RejectNulText()],
+  });
   await migrate(db);
   return db;
 }

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.ts';
+import { RejectNulText } from './text-guard.ts';
 
 const INT8_OID = 20;
 
@@ -59,5 +60,5 @@ export function openPostgres(databaseUrl: string, onIdleError: (message: string)
     application_name: 'agentgate',
   });
   pool.on('error', (err) => onIdleError(redactDatabaseError(err, databaseUrl)));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new RejectNulText()] });
 }

@@ -86,7 +86,8 @@ export class RunRepository {
       .set({
         status,
         result: result ? JSON.stringify(result) : null,
-        error: error ?? null,
+        // The agent's text, not the caller's: kept, with NUL (which PostgreSQL's text refuses) replaced.
+        error: error === undefined ? null : error.replaceAll('\u0000', '\uFFFD'),
         finished_at: at,
       })
       .where('id', '=', id)
