@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { ConfigError, parseConfig } from '../../src/config/index.ts';
 import { openDatabase } from '../../src/db/open.ts';
 import type { CheckResult } from '../../src/doctor/index.ts';
@@ -63,6 +64,36 @@ describe('PostgreSQL store', { skip: skipWithout('postgresql'), timeout: 300_000
       assert.equal(new Set(names).size, names.length, 'no migration recorded twice');
     } finally {
       for (const db of dbs) await db.destroy();
+    }
+  });
+
+  test('connections the server drops are reported password-free and replaced, the process lives on', async () => {
+    const url = await server.createDatabase();
+    const heard: string[] = [];
+    const db = await openDatabase({ dataDir: temp.dir, databaseUrl: url, onError: (m) => heard.push(m) });
+    try {
+      // Park a few idle connections in the pool, then have the server end them (as a restart does).
+      await Promise.all(Array.from({ length: 3 }, () => sql`select pg_sleep(0.05)`.execute(db)));
+      const admin = new pg.Client({ connectionString: server.adminUrl });
+      await admin.connect();
+      try {
+        await admin.query(
+          "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'agentgate' and datname = $1",
+          [new URL(url).pathname.slice(1)],
+        );
+      } finally {
+        await admin.end();
+      }
+      for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(heard.length > 0, 'the pool reported its dropped connections');
+      assert.ok(
+        heard.every((m) => !m.includes(server.password)),
+        heard.join('\n'),
+      );
+      const { rows } = await sql<{ one: number }>`select 1 as one`.execute(db);
+      assert.equal(rows[0]?.one, 1, 'a new connection serves the next query');
+    } finally {
+      await db.destroy();
     }
   });
 
