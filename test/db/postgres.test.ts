@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { ConfigError, parseConfig } from '../../src/config/index.ts';
 import { openDatabase } from '../../src/db/open.ts';
+import { checkDatabase } from '../../src/doctor/database-check.ts';
 import type { CheckResult } from '../../src/doctor/index.ts';
 import { healthSurface } from '../../src/surfaces/health/index.ts';
 import { startTestApp } from '../helpers/app.ts';
@@ -76,16 +77,22 @@ describe('PostgreSQL store', { skip: skipWithout('postgresql'), timeout: 300_000
       await Promise.all(Array.from({ length: 3 }, () => sql`select pg_sleep(0.05)`.execute(db)));
       const admin = new pg.Client({ connectionString: server.adminUrl });
       await admin.connect();
+      let ended = 0;
       try {
-        await admin.query(
-          "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'agentgate' and datname = $1",
-          [new URL(url).pathname.slice(1)],
-        );
+        ended =
+          (
+            await admin.query(
+              "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'agentgate' and datname = $1",
+              [new URL(url).pathname.slice(1)],
+            )
+          ).rowCount ?? 0;
       } finally {
         await admin.end();
       }
-      for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(heard.length > 0, 'the pool reported its dropped connections');
+      assert.ok(ended > 0, 'the pool held idle connections');
+      // Each idle connection hears its end on its own: wait for all, so none is handed out dead.
+      for (let i = 0; i < 200 && heard.length < ended; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(heard.length, ended, 'the pool reported every dropped connection');
       assert.ok(
         heard.every((m) => !m.includes(server.password)),
         heard.join('\n'),
@@ -158,20 +165,27 @@ describe('PostgreSQL store', { skip: skipWithout('postgresql'), timeout: 300_000
   test('doctor names the database and, with a wrong password, fails without showing it', async () => {
     const good = await server.createDatabase();
     const bad = wrongPasswordUrl(good, 'Doctor-secret-19cc');
-    const env = { DATA_DIR: join(temp.dir, 'doctor'), AGENT_SANDBOX: 'none', PORT: '0' };
-    const ok = await agentgate(['doctor', '--json'], { ...env, DATABASE_URL: good });
-    const okLine = (JSON.parse(ok.output) as CheckResult[]).find((r) => r.name === 'database');
-    assert.equal(okLine?.status, 'ok', ok.output);
-    assert.match(okLine?.detail ?? '', /^postgres \(/);
-    assert.ok(!ok.output.includes(server.password), 'the password leaked');
-    const failed = await agentgate(['doctor', '--json'], { ...env, DATABASE_URL: bad });
+    const dataDir = join(temp.dir, 'doctor');
+    const ok = await checkDatabase(parseConfig({ DATA_DIR: dataDir, DATABASE_URL: good }));
+    assert.equal(ok.status, 'ok', ok.detail);
+    assert.match(ok.detail, /^postgres:\/\/agentgate@127\.0\.0\.1:\d+\/\w+, server \d+/);
+    assert.ok(!ok.detail.includes(server.password), 'the password leaked');
+    const sqlite = await checkDatabase(parseConfig({ DATA_DIR: dataDir }));
+    assert.match(sqlite.detail, /^sqlite \(/);
+    // The whole command, as an operator runs it: the failing line, the exit code, no password.
+    const failed = await agentgate(['doctor', '--json'], {
+      DATA_DIR: dataDir,
+      AGENT_SANDBOX: 'none',
+      PORT: '0',
+      ANTHROPIC_API_KEY: 'sk-unused',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:1', // refused at once: the model line fails fast
+      DATABASE_URL: bad,
+    });
     const failLine = (JSON.parse(failed.output) as CheckResult[]).find((r) => r.name === 'database');
     assert.equal(failLine?.status, 'fail', failed.output);
+    assert.match(failLine?.detail ?? '', /password authentication failed/);
     assert.equal(failed.code, 1);
     assert.ok(!failed.output.includes('Doctor-secret-19cc'), 'the password leaked');
-    const sqlite = await agentgate(['doctor', '--json'], env);
-    const sqliteLine = (JSON.parse(sqlite.output) as CheckResult[]).find((r) => r.name === 'database');
-    assert.match(sqliteLine?.detail ?? '', /^sqlite \(/);
   });
 
   test('/health names the database kind, and nothing of its URL', async () => {
