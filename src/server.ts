@@ -37,7 +37,7 @@ export async function serve(config: ConfigSource): Promise<void> {
     {
       url: `http://${c.HOST}:${port}`,
       model: deps.modelAuth.method(),
-      database: c.DATABASE_URL === undefined ? 'sqlite' : 'postgres',
+      database: deps.database,
     },
     'agentgate listening',
   );
