@@ -8,8 +8,9 @@ set -euo pipefail
 # bubblewrap + socat: the agent sandbox and its network bridge (AGENT_SANDBOX) · chromium + fonts: the browser surface ·
 # tini: PID 1 in the image, reaps what agents leave · git, ca-certificates: what agents expect.
 runtime=(bubblewrap socat chromium fonts-liberation fonts-noto-color-emoji tini git ca-certificates)
-# python3-boto3 + awscli: the storage tests drive the seed's boto3 snippet and the aws CLI.
-test_tools=(python3-boto3 awscli)
+# python3-boto3 + awscli: the storage tests drive the seed's boto3 snippet and the aws CLI ·
+# postgresql: the DATABASE_URL tests start throwaway servers from its binaries (initdb, postgres).
+test_tools=(python3-boto3 awscli postgresql)
 
 packages=("${runtime[@]}")
 case "${1:-}" in
@@ -35,3 +36,13 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-system-packages: installed ${missing[*]}"
+
+# Debian's postgresql creates a cluster ("main") and starts it. The tests start their own
+# throwaway servers from the binaries, so when this run installed it, leave no server running
+# and none starting at boot (the cluster itself stays, unused, for whoever wants it).
+if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null 2>&1; then
+  pg_lsclusters --no-header 2>/dev/null | while read -r version cluster _; do
+    "${sudo[@]}" pg_ctlcluster "$version" "$cluster" stop >/dev/null 2>&1 || true
+    echo manual | "${sudo[@]}" tee "/etc/postgresql/$version/$cluster/start.conf" >/dev/null
+  done
+fi

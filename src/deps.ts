@@ -13,6 +13,7 @@ import { defaultNetGuard, type NetGuard } from './browser/net-guard.ts';
 import { BrowserService, type BrowserServiceOptions } from './browser/service.ts';
 import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
 import { prepareDataDir } from './data-dir.ts';
+import { databaseKindOf } from './db/dialect.ts';
 import { type Db, openDatabase } from './db/open.ts';
 import { AgentEgress } from './egress/agent-egress.ts';
 import { AgentGateway } from './egress/agent-gateway.ts';
@@ -61,7 +62,11 @@ export async function createDeps(
 ): Promise<ServerDeps> {
   const c = config.current();
   prepareDataDir(c.DATA_DIR);
-  const db = await openDatabase(c.DATA_DIR);
+  const db = await openDatabase({
+    dataDir: c.DATA_DIR,
+    databaseUrl: c.DATABASE_URL,
+    onError: (message) => logger.error(`database connection: ${message}`),
+  });
   // Every path an agent's sandbox mounts is checked against where its descriptor really is,
   // so the paths are built from DATA_DIR's real location (it may be, or sit below, a symlink).
   const dataDir = await realpath(c.DATA_DIR);
@@ -147,6 +152,7 @@ export async function createDeps(
     browser,
     storage,
     metrics,
+    database: databaseKindOf(c.DATABASE_URL),
   };
 }
 

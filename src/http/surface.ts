@@ -45,6 +45,8 @@ export interface AppDeps {
   storage: Pick<StorageService, 'store' | 'uploads'>;
   /** The server's Prometheus metrics: HTTP requests are reported here, /metrics renders them. */
   metrics: MetricsSink;
+  /** Which store holds the state, as opened at start-up: `sqlite` (DATA_DIR) or `postgres` (DATABASE_URL). */
+  database: 'sqlite' | 'postgres';
 }
 
 /** Each surface is one Fastify plugin that registers its own routes. */

@@ -9,6 +9,9 @@ import { isRunTier, tierOf } from '../engine/tier.ts';
 
 type RunRow = Selectable<RunsTable>;
 
+/** 5 parameters a row: far below either engine's limit per statement. */
+const EVENT_ROWS_PER_INSERT = 1000;
+
 function fromRow(r: RunRow): RunRecord {
   return {
     id: r.id,
@@ -87,7 +90,8 @@ export class RunRepository {
       .set({
         status,
         result: result ? JSON.stringify(result) : null,
-        error: error ?? null,
+        // The agent's text, not the caller's: kept, with NUL (which PostgreSQL's text refuses) replaced.
+        error: error === undefined ? null : error.replaceAll('\u0000', '\uFFFD'),
         finished_at: at,
       })
       .where('id', '=', id)
@@ -95,20 +99,22 @@ export class RunRepository {
   }
 
   async appendEvents(runId: string, events: StoredEvent[]): Promise<void> {
-    if (events.length === 0) return;
     const now = Date.now();
-    await this.db
-      .insertInto('run_events')
-      .values(
-        events.map((e) => ({
-          run_id: runId,
-          seq: e.seq,
-          type: e.event.type,
-          data: JSON.stringify(e.event),
-          created_at: now,
-        })),
-      )
-      .execute();
+    // Bounded statements: SQLite takes at most 32766 parameters, PostgreSQL 65535.
+    for (let i = 0; i < events.length; i += EVENT_ROWS_PER_INSERT) {
+      await this.db
+        .insertInto('run_events')
+        .values(
+          events.slice(i, i + EVENT_ROWS_PER_INSERT).map((e) => ({
+            run_id: runId,
+            seq: e.seq,
+            type: e.event.type,
+            data: JSON.stringify(e.event),
+            created_at: now,
+          })),
+        )
+        .execute();
+    }
   }
 
   async get(id: string): Promise<RunRecord | undefined> {
@@ -128,7 +134,10 @@ export class RunRepository {
     // Not LIKE: `_` is a wildcard there and a valid character in workspace names.
     if (prefix !== undefined) q = q.where(sql<string>`substr(workspace, 1, ${prefix.length})`, '=', prefix);
     const rows = await q
+      // Ties broken explicitly: PostgreSQL, unlike SQLite, returns equal keys in any order.
       .orderBy('finished_at', 'desc')
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
       .limit(filter.limit ?? 1000)
       .execute();
     return rows.map((r) => ({
@@ -169,6 +178,7 @@ export class RunRepository {
       .selectAll()
       .where('status', '=', 'queued')
       .orderBy('created_at')
+      .orderBy('id')
       .execute();
     return rows.map(fromRow);
   }

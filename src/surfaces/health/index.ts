@@ -14,6 +14,8 @@ export function engineHealth(deps: AppDeps) {
     model: { method, isFake: deps.model.isFake, default: deps.config.current().CLAUDE_MODEL },
     // Which confinement agents run under: `bwrap`, or `none` (see sandboxNote).
     sandbox: sandbox.name,
+    // Which store holds the state: `sqlite` (DATA_DIR) or `postgres` (DATABASE_URL, never shown).
+    database: deps.database,
     ...(sandbox.reason ? { sandboxNote: sandboxNote(sandbox) } : {}),
     pool,
     // The original's queue fields (`length`, `maxSize`) beside agentgate's own.
