@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { callerContextOf, withCallerContext } from './http/caller-context.ts';
 import { prepareErrorReply, toAppError } from './http/errors.ts';
+import { registerOpenApi } from './http/openapi.ts';
 import { addResponseHeaders, newRequestId } from './http/request-id.ts';
 import type { AppDeps, Surface } from './http/surface.ts';
 import { MAX_TIMEOUT_FACTOR } from './surfaces/claude-code-api/run-route.ts';
@@ -75,6 +76,8 @@ export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Pro
       .status(404)
       .send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
   });
+  // Before the surfaces: the document collects their routes as they are added.
+  await registerOpenApi(app);
   for (const surface of surfaces) await app.register(async (scope) => surface(scope, deps));
   return app;
 }

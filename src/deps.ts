@@ -25,6 +25,8 @@ import { EmbeddedRunEngine } from './runs/engine.ts';
 import { RunRepository } from './runs/repository.ts';
 import { SessionStore } from './sessions/store.ts';
 import { createStorageService, type StorageOptions, type StorageService } from './storage/service.ts';
+import { renderRun } from './surfaces/api/render.ts';
+import { WebhookService } from './webhooks/service.ts';
 import { WorkspaceFs } from './workspaces/workspace-fs.ts';
 
 /**
@@ -40,6 +42,7 @@ export interface ServerDeps extends AppDeps {
   agentGateway: AgentGateway;
   oauth: OAuthCredentialStore;
   storage: StorageService;
+  webhooks: WebhookService;
 }
 
 /** Wires the engine from config: the one place the object graph is built, for the server and tests alike. */
@@ -55,6 +58,8 @@ export async function createDeps(
     browser?: BrowserServiceOptions;
     /** The object store's clock and lock limits (tests move time). */
     storage?: StorageOptions;
+    /** Which addresses webhook targets may have (tests name a local stand-in for a public one). */
+    webhookNetGuard?: NetGuard;
   } = {},
 ): Promise<ServerDeps> {
   const c = config.current();
@@ -125,6 +130,14 @@ export async function createDeps(
     },
     ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),
   });
+  const webhooks = new WebhookService({
+    db,
+    engine,
+    config: () => config.current(),
+    logger,
+    guard: opts.webhookNetGuard ?? defaultNetGuard,
+    render: renderRun,
+  });
   return {
     config,
     db,
@@ -141,6 +154,7 @@ export async function createDeps(
     oauth,
     browser,
     storage,
+    webhooks,
   };
 }
 
@@ -219,6 +233,7 @@ export function isLoopbackHost(host: string): boolean {
 /** Orderly stop: no new runs, running ones cancelled (their processes killed), then the store closed. */
 export async function closeDeps(deps: ServerDeps): Promise<void> {
   await deps.engine.drain();
+  await deps.webhooks.close();
   deps.oauth.close();
   deps.storage.close();
   await deps.browser.close();

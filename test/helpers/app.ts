@@ -57,6 +57,7 @@ export async function startTestApp(opts: {
     ...(opts.storage ? { storage: opts.storage } : {}),
   });
   await deps.engine.recover();
+  await deps.webhooks.resume();
   void deps.backend.warm();
   const app = await buildApp(deps, opts.surfaces);
   await app.listen({ port: 0, host: '127.0.0.1' });
