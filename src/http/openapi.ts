@@ -16,13 +16,7 @@ import {
  * out.
  */
 export function isAgentgateRoute(url: string): boolean {
-  return (
-    url === '/health' ||
-    url === '/usage' ||
-    /^\/(api|admin|key)\//.test(url) ||
-    url === '/admin' ||
-    url === '/openapi.json'
-  );
+  return url === '/health' || url === '/usage' || /^\/(api|admin|key)\//.test(url) || url === '/admin';
 }
 
 /**
