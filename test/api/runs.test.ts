@@ -120,6 +120,17 @@ describe('Runs API: async runs, event streams, cancel', { timeout: 180_000 }, ()
     });
     const id = String(created.json.id);
     await waitFor(async () => (await processesWith(marker)).length > 0, 60_000);
+    // While the tool holds the run silent, the stream keeps itself alive with comment heartbeats.
+    const quiet = new AbortController();
+    const stream = await openEvents(t, id, ALICE, { signal: quiet.signal });
+    let raw = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of stream.body ?? []) {
+      raw += decoder.decode(chunk as Uint8Array, { stream: true });
+      if (raw.includes(': keep-alive')) break;
+    }
+    quiet.abort();
+    assert.match(raw, /\n\n: keep-alive\n\n/);
     const cancelled = await api(t, 'POST', `/runs/${id}/cancel`, ALICE);
     assert.equal(cancelled.status, 200);
     assert.equal(cancelled.json.status, 'cancelled');
