@@ -183,6 +183,24 @@ describe('Runs API: async runs, event streams, cancel', { timeout: 180_000 }, ()
     assert.equal((bad.json.error as { code: string }).code, 'invalid_request');
   });
 
+  it('runs with the same sessionId continue one conversation; without one they start fresh', async () => {
+    const waitDone = async (id: string) => {
+      await waitFor(async () => {
+        const s = (await api(t, 'GET', `/runs/${id}`, BOB)).json.status;
+        return s !== 'queued' && s !== 'running';
+      }, 60_000);
+      return (await api(t, 'GET', `/runs/${id}`, BOB)).json;
+    };
+    const first = await api(t, 'POST', '/runs', BOB, { prompt: 'remember 4417', sessionId: 'chat-a' });
+    await waitDone(String(first.json.id));
+    const second = await api(t, 'POST', '/runs', BOB, { prompt: '[[recall]]', sessionId: 'chat-a' });
+    const recalled = await waitDone(String(second.json.id));
+    assert.match(String((recalled.result as { text: string }).text), /remember 4417/);
+    const fresh = await api(t, 'POST', '/runs', BOB, { prompt: '[[recall]]' });
+    const alone = await waitDone(String(fresh.json.id));
+    assert.doesNotMatch(String((alone.result as { text: string }).text), /remember 4417/);
+  });
+
   it('refuses bad input in its own error shape, changing nothing', async () => {
     const count = async () => ((await api(t, 'GET', '/runs?limit=200', ALICE)).json.runs as unknown[]).length;
     const before = await count();
