@@ -40,6 +40,8 @@ export async function startTestApp(opts: {
   storage?: StorageOptions;
   /** Sees every route the app registers. */
   onRoute?: (route: RouteOptions) => void;
+  /** Where the server's log lines go (default stdout, at LOG_LEVEL). */
+  logDestination?: NodeJS.WritableStream;
 }): Promise<TestApp> {
   const temp = opts.dataDir ? undefined : await makeTempDir();
   const dataDir = opts.dataDir ?? temp?.dir ?? '';
@@ -51,7 +53,7 @@ export async function startTestApp(opts: {
   };
   const config = ConfigSource.fromValues(env);
   const fake = await startFakeModel();
-  const logger = createLogger(config.current().LOG_LEVEL);
+  const logger = createLogger(config.current().LOG_LEVEL, opts.logDestination);
   const deps = await createDeps(config, logger, {
     fakeModelUrl: fake.url,
     ...(opts.agentNetGuard ? { agentNetGuard: opts.agentNetGuard } : {}),
