@@ -27,6 +27,8 @@ import { EmbeddedRunEngine } from './runs/engine.ts';
 import { RunRepository } from './runs/repository.ts';
 import { SessionStore } from './sessions/store.ts';
 import { createStorageService, type StorageOptions, type StorageService } from './storage/service.ts';
+import { renderRun } from './surfaces/api/render.ts';
+import { WebhookService } from './webhooks/service.ts';
 import { WorkspaceFs } from './workspaces/workspace-fs.ts';
 
 /**
@@ -43,6 +45,7 @@ export interface ServerDeps extends AppDeps {
   oauth: OAuthCredentialStore;
   storage: StorageService;
   metrics: ServerMetrics;
+  webhooks: WebhookService;
 }
 
 /** Wires the engine from config: the one place the object graph is built, for the server and tests alike. */
@@ -58,6 +61,8 @@ export async function createDeps(
     browser?: BrowserServiceOptions;
     /** The object store's clock and lock limits (tests move time). */
     storage?: StorageOptions;
+    /** Which addresses webhook targets may have (tests name a local stand-in for a public one). */
+    webhookNetGuard?: NetGuard;
   } = {},
 ): Promise<ServerDeps> {
   const c = config.current();
@@ -135,6 +140,14 @@ export async function createDeps(
     observer: metrics,
   });
   metrics.readEngineHealth(() => engine.health());
+  const webhooks = new WebhookService({
+    db,
+    engine,
+    config: () => config.current(),
+    logger,
+    guard: opts.webhookNetGuard ?? defaultNetGuard,
+    render: renderRun,
+  });
   return {
     config,
     db,
@@ -153,6 +166,7 @@ export async function createDeps(
     storage,
     metrics,
     database: databaseKindOf(c.DATABASE_URL),
+    webhooks,
   };
 }
 
@@ -231,6 +245,7 @@ export function isLoopbackHost(host: string): boolean {
 /** Orderly stop: no new runs, running ones cancelled (their processes killed), then the store closed. */
 export async function closeDeps(deps: ServerDeps): Promise<void> {
   await deps.engine.drain();
+  await deps.webhooks.close();
   deps.oauth.close();
   deps.storage.close();
   await deps.browser.close();

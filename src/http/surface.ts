@@ -8,6 +8,7 @@ import type { RunEngine } from '../engine/port.ts';
 import type { MetricsSink } from '../metrics/server-metrics.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { StorageService } from '../storage/service.ts';
+import type { Webhooks } from '../webhooks/types.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 
 /** How agents reach the model, as /health and /auth/status report it. */
@@ -47,6 +48,8 @@ export interface AppDeps {
   metrics: MetricsSink;
   /** Which store holds the state, as opened at start-up: `sqlite` (DATA_DIR) or `postgres` (DATABASE_URL). */
   database: 'sqlite' | 'postgres';
+  /** Run webhooks (the Runs API's `webhookUrl`): checked, registered, delivered, listed. */
+  webhooks: Webhooks;
 }
 
 /** Each surface is one Fastify plugin that registers its own routes. */

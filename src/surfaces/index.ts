@@ -1,4 +1,5 @@
 import type { Surface } from '../http/surface.ts';
+import { apiSurface } from './api/index.ts';
 import { browserSurface } from './browser/index.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { claudeboxSurface } from './claudebox/index.ts';
@@ -18,4 +19,5 @@ export const allSurfaces: readonly Surface[] = [
   browserSurface,
   storageSurface,
   metricsSurface,
+  apiSurface,
 ];

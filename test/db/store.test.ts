@@ -81,17 +81,17 @@ forEachBackend('store', (backend) => {
       Array.from({ length: 10 }, (_, i) => 2491 + i),
     );
     assert.deepEqual(back[0]?.event, events[2490]?.event, 'JSON keeps the NUL escaped');
-    const listed = await repo.listFinished({ state: 'finished', workspacePrefix: 'team_a/' });
+    const listed = await repo.list({ state: 'finished', workspacePrefix: 'team_a/' });
     assert.deepEqual(
       listed.map((r) => r.id),
       ['r1'],
       '`_` is a character, not a wildcard',
     );
-    const all = await repo.listFinished({ state: 'finished' });
+    const all = await repo.list({ state: 'finished' });
     assert.deepEqual(
       all.map((r) => r.id),
-      ['r1', 'r2'],
-      'equal finish times: a stable order on every backend',
+      ['r2', 'r1'],
+      'equal finish and creation times: a stable order (id, descending) on every backend',
     );
   });
 

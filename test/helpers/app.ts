@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import type { NetGuard } from '../../src/browser/net-guard.ts';
 import type { BrowserServiceOptions } from '../../src/browser/service.ts';
@@ -43,6 +43,10 @@ export async function startTestApp(opts: {
   browser?: BrowserServiceOptions;
   /** The object store's clock and lock limits. */
   storage?: StorageOptions;
+  /** Sees every route the app registers. */
+  onRoute?: (route: RouteOptions) => void;
+  /** Where the server's log lines go (default stdout, at LOG_LEVEL). */
+  logDestination?: NodeJS.WritableStream;
 }): Promise<TestApp> {
   const temp = opts.dataDir ? undefined : await makeTempDir();
   const dataDir = opts.dataDir ?? temp?.dir ?? '';
@@ -55,7 +59,7 @@ export async function startTestApp(opts: {
   };
   const config = ConfigSource.fromValues(env);
   const fake = await startFakeModel();
-  const logger = createLogger(config.current().LOG_LEVEL);
+  const logger = createLogger(config.current().LOG_LEVEL, opts.logDestination);
   const deps = await createDeps(config, logger, {
     fakeModelUrl: fake.url,
     ...(opts.agentNetGuard ? { agentNetGuard: opts.agentNetGuard } : {}),
@@ -63,8 +67,9 @@ export async function startTestApp(opts: {
     ...(opts.storage ? { storage: opts.storage } : {}),
   });
   await deps.engine.recover();
+  await deps.webhooks.resume();
   void deps.backend.warm();
-  const app = await buildApp(deps, opts.surfaces);
+  const app = await buildApp(deps, opts.surfaces, opts.onRoute ? { onRoute: opts.onRoute } : {});
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import * as m001 from './001_initial.ts';
 import * as m002 from './002_run_sandbox.ts';
 import * as m004 from './004_run_tier.ts';
+import * as m005 from './005_webhooks.ts';
 
 /**
  * Append-only: never edit an applied migration, add the next number instead.
@@ -29,4 +30,5 @@ export const migrations: ReadonlyArray<{ name: string; up: (db: Kysely<unknown>)
   { name: '001_initial', up: m001.up },
   { name: '002_run_sandbox', up: m002.up },
   { name: '004_run_tier', up: m004.up },
+  { name: '005_webhooks', up: m005.up },
 ];
