@@ -252,6 +252,7 @@ test('surface names as metrics and key scopes spell them', () => {
     'browser',
     'storage',
     'metrics',
+    'api',
   ]);
 });
 
