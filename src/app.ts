@@ -3,6 +3,7 @@ import { callerContextOf, withCallerContext } from './http/caller-context.ts';
 import { prepareErrorReply, toAppError } from './http/errors.ts';
 import { addResponseHeaders, newRequestId } from './http/request-id.ts';
 import type { AppDeps, Surface } from './http/surface.ts';
+import { McpCatalog } from './mcp/catalog.ts';
 import { MAX_TIMEOUT_FACTOR } from './surfaces/claude-code-api/run-route.ts';
 
 /** How long a refused request's body may keep arriving before its connection is cut. */
@@ -75,6 +76,8 @@ export async function buildApp(deps: AppDeps, surfaces: readonly Surface[]): Pro
       .status(404)
       .send({ error: { code: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}` } });
   });
+  // Surfaces with an MCP server add it here; the gateway's /mcp/ serves all of them.
+  app.decorate('mcpCatalog', new McpCatalog());
   for (const surface of surfaces) await app.register(async (scope) => surface(scope, deps));
   return app;
 }

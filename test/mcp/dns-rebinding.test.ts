@@ -19,7 +19,7 @@ const ZAI_TOKEN = 'zai-box-token';
 const BROWSER_TOKEN = 'browser-rebind-token';
 
 const ENDPOINTS: Array<{ path: string; token: string | undefined; tool: string }> = [
-  { path: '/mcp/', token: MASTER, tool: 'claude_run' },
+  { path: '/mcp/', token: MASTER, tool: 'claudebox-claude_run' },
   { path: '/claudebox/mcp/', token: TOKEN, tool: 'claude_run' },
   { path: '/claudebox-zai/mcp/', token: ZAI_TOKEN, tool: 'claude_run' },
   { path: '/storage/mcp/', token: undefined, tool: 'upload_object' },
