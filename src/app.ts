@@ -9,6 +9,7 @@ import { prepareErrorReply, toAppError } from './http/errors.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { addResponseHeaders, newRequestId } from './http/request-id.ts';
 import type { AppDeps, Surface } from './http/surface.ts';
+import { McpCatalog } from './mcp/catalog.ts';
 import { MAX_TIMEOUT_FACTOR } from './surfaces/claude-code-api/run-route.ts';
 
 /** How long a refused request's body may keep arriving before its connection is cut. */
@@ -103,6 +104,8 @@ export async function buildApp(
   if (onRoute) app.addHook('onRoute', (route) => onRoute(route));
   // Before the surfaces: the document collects their routes as they are added.
   await registerOpenApi(app);
+  // Surfaces with an MCP server add it here; the gateway's /mcp/ serves all of them.
+  app.decorate('mcpCatalog', new McpCatalog());
   for (const surface of surfaces) {
     const name = surfaceNameOf(surface);
     await app.register(async (scope) => {

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
+import { realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RecordedRequest } from '../../src/fake-model/recorder.ts';
 import type { TestApp } from '../helpers/app.ts';
-import { agentProcessesUnder } from '../helpers/processes.ts';
-import {
-  AUTH,
-  eventually,
-  MASTER,
-  newProcessesLeft,
-  run,
-  startClaudeboxApp,
-  status,
-} from './claudebox-app.ts';
+import { agentProcessesUnder, processesIn } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { AUTH, eventually, MASTER, run, startClaudeboxApp, status } from './claudebox-app.ts';
 
 type Json = Record<string, unknown>;
 
@@ -22,6 +17,34 @@ function requestsWith(t: TestApp, marker: string): Array<RecordedRequest & { bod
     .filter(
       (r) => r.path === '/v1/messages' && JSON.stringify((r.body as Json).messages).includes(marker),
     ) as Array<RecordedRequest & { body: Json }>;
+}
+
+/** claudebox's workspace `name` on disk. */
+async function workspaceDirOf(t: TestApp, name: string): Promise<string> {
+  return join(await realpath(t.dataDir), 'workspaces', 'users', 'claudebox', name);
+}
+
+/**
+ * The processes of the run going on in claudebox workspace `name`: they work in it, whether
+ * started for the run or already running (a spare or a parked live process takes the run
+ * there). Counting processes new since before the run would instead also see the spare
+ * started to replace the one the run took, which rightly outlives the run.
+ */
+async function runProcesses(t: TestApp, name: string): Promise<number[]> {
+  const dir = await workspaceDirOf(t, name);
+  return eventually(async () => {
+    const found = await processesIn(dir);
+    return found.length > 0 ? found : undefined;
+  });
+}
+
+/** The run's processes are gone, and nothing works in its workspace any more. */
+async function assertDead(t: TestApp, name: string, own: readonly number[]): Promise<void> {
+  const dir = await workspaceDirOf(t, name);
+  await waitFor(async () => (await processesIn(dir)).length === 0).catch(() => {});
+  assert.deepEqual(await processesIn(dir), [], `nothing works in workspace ${name} after its run`);
+  const alive = (await agentProcessesUnder(t.dataDir)).filter((pid) => own.includes(pid));
+  assert.deepEqual(alive, [], 'the run’s process died with it');
 }
 
 describe('claudebox /claudebox/run', () => {
@@ -171,11 +194,11 @@ describe('claudebox /claudebox/run', () => {
   });
 
   it('refuses a second run in a busy workspace with 409, and cancel kills the first', async () => {
-    const before = await agentProcessesUnder(t.dataDir);
     const first = run(t, { prompt: 'long [[sleep:3000]]', workspace: 'busy' });
     await eventually(async () =>
       (await status(t)).running.some((r) => r.workspace === 'busy') ? true : undefined,
     );
+    const own = await runProcesses(t, 'busy');
     const second = await run(t, { prompt: 'me too', workspace: 'busy' });
     assert.equal(second.status, 409);
     assert.equal((second.json.error as Json).code, 'conflict');
@@ -189,7 +212,7 @@ describe('claudebox /claudebox/run', () => {
     const done = await first;
     assert.equal(done.json.subtype, 'cancelled');
     assert.equal(done.json.isError, true);
-    assert.deepEqual(await newProcessesLeft(t, before), []);
+    await assertDead(t, 'busy', own);
     const again = await fetch(`${t.url}/claudebox/run/cancel?workspace=busy`, {
       method: 'POST',
       headers: AUTH,
@@ -198,7 +221,6 @@ describe('claudebox /claudebox/run', () => {
   });
 
   it('cancels the run when the client disconnects', async () => {
-    const before = await agentProcessesUnder(t.dataDir);
     const client = new AbortController();
     const pending = run(
       t,
@@ -209,14 +231,12 @@ describe('claudebox /claudebox/run', () => {
     await eventually(async () =>
       (await status(t)).running.some((r) => r.workspace === 'disconnect') ? true : undefined,
     );
-    await eventually(async () =>
-      (await agentProcessesUnder(t.dataDir)).length > before.length ? true : undefined,
-    );
+    const own = await runProcesses(t, 'disconnect');
     client.abort();
     await eventually(async () =>
       (await status(t)).running.some((r) => r.workspace === 'disconnect') ? undefined : true,
     );
-    assert.deepEqual(await newProcessesLeft(t, before), []);
+    await assertDead(t, 'disconnect', own);
     const last = (await status(t)).recent.find((r) => r.workspace === 'disconnect');
     assert.equal(last?.status, 'cancelled');
   });

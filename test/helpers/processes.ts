@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /**
  * Live processes whose environment mentions `dataDir` (every agent process and its children
@@ -41,6 +41,26 @@ export async function processesWith(marker: string): Promise<number[]> {
       if (cmd.includes(marker) && !/\) Z /.test(stat)) found.push(Number(name));
     } catch {
       // gone
+    }
+  }
+  return found;
+}
+
+/**
+ * Live processes working in `dir` or below (their current directory): an agent process
+ * serving a run works in the run's workspace, whether it was started for the run or was a
+ * spare or live process started earlier and handed the run (unconfined or sandboxed).
+ */
+export async function processesIn(dir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cwd = await readlink(`/proc/${name}/cwd`);
+      const stat = await readFile(`/proc/${name}/stat`, 'latin1');
+      if ((cwd === dir || cwd.startsWith(`${dir}/`)) && !/\) Z /.test(stat)) found.push(Number(name));
+    } catch {
+      // gone, or not ours to read
     }
   }
   return found;

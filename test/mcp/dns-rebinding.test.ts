@@ -19,7 +19,10 @@ const ZAI_TOKEN = 'zai-box-token';
 const BROWSER_TOKEN = 'browser-rebind-token';
 
 const ENDPOINTS: Array<{ path: string; token: string | undefined; tool: string }> = [
-  { path: '/mcp/', token: MASTER, tool: 'claude_run' },
+  // The gateway's aggregate, with and without the slash, and each server's tools within it.
+  { path: '/mcp/', token: MASTER, tool: 'claudebox-claude_run' },
+  { path: '/mcp', token: MASTER, tool: 'hybrids3-upload_object' },
+  { path: '/mcp/', token: MASTER, tool: 'stealthy_auto_browse-run_script' },
   { path: '/claudebox/mcp/', token: TOKEN, tool: 'claude_run' },
   { path: '/claudebox-zai/mcp/', token: ZAI_TOKEN, tool: 'claude_run' },
   { path: '/storage/mcp/', token: undefined, tool: 'upload_object' },
@@ -105,7 +108,7 @@ describe('DNS-rebinding protection on every MCP endpoint', { timeout: 120_000 },
   });
 
   for (const { path, token, tool } of ENDPOINTS) {
-    it(`${path}: loopback and configured names pass; a foreign Host or Origin gets 403`, async () => {
+    it(`${path} (${tool}): loopback and configured names pass; a foreign Host or Origin gets 403`, async () => {
       // Loopback through the MCP SDK client: 127.0.0.1, and localhost with a loopback Origin on another port.
       for (const headers of [
         auth(token),

@@ -42,14 +42,18 @@ describe('MCP servers', () => {
     await t?.close();
   });
 
-  it('lists the five tools with schemas on /claudebox/mcp/ and on the gateway’s /mcp/', async () => {
+  it('lists the five tools with schemas on /claudebox/mcp/, and on the gateway’s /mcp/ prefixed', async () => {
     const tools = (await client.listTools()).tools;
     assert.deepEqual(tools.map((x) => x.name).sort(), TOOLS);
     for (const tool of tools) assert.ok(tool.description && tool.description.length > 20);
     const run = tools.find((x) => x.name === 'claude_run');
     assert.deepEqual(((run?.inputSchema.required ?? []) as string[]).sort(), ['prompt']);
+    // The gateway's /mcp/ names them as LiteLLM's aggregation did: `<server>-<tool>`.
     const gateway = await connect(t, '/mcp/', MASTER);
-    assert.deepEqual((await gateway.listTools()).tools.map((x) => x.name).sort(), TOOLS);
+    assert.deepEqual(
+      (await gateway.listTools()).tools.map((x) => x.name).sort(),
+      TOOLS.map((name) => `claudebox-${name}`),
+    );
     await gateway.close();
     await assert.rejects(connect(t, '/claudebox/mcp/', 'wrong-token'));
     await assert.rejects(connect(t, '/mcp/', 'wrong-token'));

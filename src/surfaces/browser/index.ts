@@ -2,7 +2,7 @@ import { authenticateBodies } from '../../http/auth-first.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
 import type { Surface } from '../../http/surface.ts';
 import { requireBrowserAuth } from './auth.ts';
-import { guardBrowserMcp, registerMcpRoutes } from './mcp.ts';
+import { browserAggregate, guardBrowserMcp, registerMcpRoutes } from './mcp.ts';
 import { renderBrowserError } from './render.ts';
 import {
   registerActionRoutes,
@@ -32,4 +32,5 @@ export const browserSurface: Surface = async (scope, deps) => {
   registerQueueRoutes(scope, deps, service);
   registerStateRoute(scope, deps, service);
   registerMcpRoutes(scope, deps, service);
+  scope.mcpCatalog.add(browserAggregate(service));
 };

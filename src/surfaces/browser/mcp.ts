@@ -6,6 +6,7 @@ import type { ActionResult } from '../../browser/run-action.ts';
 import { scriptParams } from '../../browser/script.ts';
 import type { BrowserService } from '../../browser/service.ts';
 import type { AppDeps } from '../../http/surface.ts';
+import type { AggregatedServer, ToolSession, ToolSink } from '../../mcp/catalog.ts';
 import { guardMcpRoutes } from '../../mcp/dns-rebinding.ts';
 import { type HostedServer, McpHost, type McpHostOptions } from '../../mcp/host.ts';
 import { toolError, toolText } from '../../mcp/tool-result.ts';
@@ -39,12 +40,10 @@ export function guardBrowserMcp(scope: FastifyInstance, deps: AppDeps): void {
   guardMcpRoutes(scope, MCP_PATHS, () => deps.config.current());
 }
 
-/** What a browser MCP session holds besides its server. */
-interface McpSession {
-  server: McpServer;
-  /** The principal that opened it: the only one its Mcp-Session-Id works for. */
+/** The replica one MCP session holds: claimed at its first tool call (listing tools costs no replica). */
+interface ReplicaHold {
+  /** The principal-derived owner that opened the session: the only one the replica is claimed for. */
   owner: string;
-  /** The replica it holds, claimed at its first tool call (listing tools costs no replica). */
   instanceId?: string;
 }
 
@@ -73,46 +72,61 @@ export function registerMcpRoutes(scope: FastifyInstance, deps: AppDeps, service
 }
 
 function openSession(service: BrowserService, owner: string): HostedServer {
-  const session: McpSession = {
-    server: new McpServer({ name: 'stealthy-auto-browse', version: '1.0.0' }),
-    owner,
-  };
-  registerTools(service, session);
-  return {
-    server: session.server,
-    // Its replica is free for the next caller (and its state dropped before that one's first use).
-    onClose: () => {
-      if (session.instanceId) service.pool.release(owner, session.instanceId);
-    },
-  };
+  const server = new McpServer({ name: 'stealthy-auto-browse', version: '1.0.0' });
+  return { server, ...registerBrowserTools(server, service, owner) };
 }
 
 /** Claims (or re-claims, if it was handed over meanwhile) the session's replica and runs the request there. */
-function executeFor(service: BrowserService, session: McpSession, body: Record<string, unknown>) {
-  const claim = service.pool.claim(session.owner, session.instanceId);
-  session.instanceId = claim.instanceId;
+function executeFor(service: BrowserService, hold: ReplicaHold, body: Record<string, unknown>) {
+  const claim = service.pool.claim(hold.owner, hold.instanceId);
+  hold.instanceId = claim.instanceId;
   return service.execute(claim, body);
 }
 
-function registerTools(service: BrowserService, session: McpSession): void {
-  const { server } = session;
+/**
+ * One tool per action plus run_script, for one MCP session of `owner` (on this surface's
+ * endpoint or the gateway's aggregate): every call runs on the one replica the session
+ * claims, released when the session closes.
+ */
+export function registerBrowserTools(sink: ToolSink, service: BrowserService, owner: string): ToolSession {
+  const hold: ReplicaHold = { owner };
   for (const action of atomicActions.values()) {
-    server.registerTool(
+    sink.registerTool(
       action.name,
       { description: action.description, inputSchema: action.params.shape },
       async (args: Record<string, unknown>) =>
-        toToolResult(await executeFor(service, session, { ...args, action: action.name })),
+        toToolResult(await executeFor(service, hold, { ...args, action: action.name })),
     );
   }
-  server.registerTool(
+  sink.registerTool(
     'run_script',
     {
       description: 'Run several actions in order on this session’s browser; stops at the first failing step.',
       inputSchema: scriptParams.shape,
     },
     async (args: Record<string, unknown>) =>
-      toToolResult(await executeFor(service, session, { ...args, action: 'run_script' })),
+      toToolResult(await executeFor(service, hold, { ...args, action: 'run_script' })),
   );
+  return {
+    // Its replica is free for the next caller (and its state dropped before that one's first use).
+    onClose: () => {
+      if (hold.instanceId) service.pool.release(owner, hold.instanceId);
+    },
+  };
+}
+
+/**
+ * The browser tools in the gateway's /mcp/, as aigate's LiteLLM named the server. Browser
+ * state belongs to the principal /mcp/'s credential stands for: a stored key's user is the
+ * same owner as on /stealthy-auto-browse/mcp/; the master key is the claudebox service
+ * identity, never the browser token's.
+ */
+export function browserAggregate(service: BrowserService): AggregatedServer {
+  return {
+    name: 'stealthy_auto_browse',
+    isEnabled: () => true,
+    register: (sink, caller) => registerBrowserTools(sink, service, browserOwnerOf(caller.principal)),
+  };
 }
 
 /** A screenshot comes back as an MCP image; everything else as the JSON of the HTTP response's data. */

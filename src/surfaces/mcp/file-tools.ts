@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
+import type { ToolSink } from '../../mcp/catalog.ts';
 import { jsonText, toolCall } from '../../mcp/tool-result.ts';
 import { deleteWorkspaceFile, openWorkspaceFile, writeWorkspaceFile } from '../../workspaces/file-streams.ts';
 import { userRoot } from '../../workspaces/owners.ts';
@@ -25,7 +25,7 @@ const path = z
   .describe('File path relative to the workspace, "/"-separated, e.g. "src/main.go"; no ".." or leading "/"');
 
 /** read_file, write_file, list_files, delete_file: the files API as tools, same resolver and limits. */
-export function registerFileTools(server: McpServer, deps: AppDeps, principal: Principal): void {
+export function registerFileTools(server: ToolSink, deps: AppDeps, principal: Principal): void {
   server.registerTool(
     'read_file',
     {

@@ -1,20 +1,28 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
-import { credentialOf } from '../../auth/secrets.ts';
-import { AppError } from '../../errors.ts';
 import { authenticatedCaller, authenticateFirst } from '../../http/auth-first.ts';
 import { parseBodiesAsJson } from '../../http/json-body.ts';
 import type { AppDeps, Surface } from '../../http/surface.ts';
-import { McpHost, type McpHostOptions } from '../../mcp/host.ts';
+import { type HostedServer, McpHost, type McpHostOptions } from '../../mcp/host.ts';
 import { authenticateClaudebox } from '../claudebox/auth.ts';
 import { renderClaudeboxError } from '../claudebox/errors.ts';
-import { CLAUDEBOX, CLAUDEBOX_INSTANCES, type ClaudeboxInstance } from '../claudebox/instances.ts';
-import { registerFileTools } from './file-tools.ts';
-import { registerRunTool } from './run-tool.ts';
+import {
+  CLAUDEBOX,
+  CLAUDEBOX_INSTANCES,
+  CLAUDEBOX_ZAI,
+  type ClaudeboxInstance,
+} from '../claudebox/instances.ts';
+import {
+  aggregateCallerOf,
+  authenticateGateway,
+  buildAggregate,
+  claudeboxAggregate,
+  registerClaudeboxTools,
+} from './aggregate.ts';
 
-const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Room for storage's largest MCP upload through /mcp/ (50 MB as base64, plus the envelope). */
+const BODY_LIMIT_BYTES = 72 * 1024 * 1024;
 const DEFAULT_IDLE_MS = 30 * 60 * 1000;
 
 /** Each session holds a server object: bounded per caller, and in all. */
@@ -27,26 +35,9 @@ export interface McpSessionLimits {
 
 const DEFAULT_LIMITS: McpSessionLimits = { maxPerOwner: 64, maxTotal: 1024 };
 
-type Authenticate = (deps: AppDeps, req: FastifyRequest) => Promise<Principal>;
-
-type Endpoint = { auth: Authenticate; instance: ClaudeboxInstance };
-
-/** The gateway's /mcp/ takes LITELLM_MASTER_KEY (the claudebox principal) or a stored key. */
-async function authenticateGateway(deps: AppDeps, req: FastifyRequest): Promise<Principal> {
-  const principal = await authenticate(deps.keys, credentialOf(req.headers), [
-    {
-      secret: deps.config.current().LITELLM_MASTER_KEY,
-      principal: CLAUDEBOX.principal,
-    },
-  ]);
-  if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
-  return principal;
-}
-
 function buildServer(deps: AppDeps, principal: Principal, instance: ClaudeboxInstance): McpServer {
   const server = new McpServer({ name: 'agentgate-claudebox', version: '1.0.0' });
-  registerRunTool(server, deps, principal, instance);
-  registerFileTools(server, deps, principal);
+  registerClaudeboxTools(server, deps, principal, instance);
   return server;
 }
 
@@ -71,50 +62,70 @@ export function claudeboxMcpHosting(
   };
 }
 
+/** The paths of one MCP endpoint: with and without the trailing slash. */
+const pathsOf = (base: string): string[] => [`${base}/mcp/`, `${base}/mcp`];
+
 /**
- * MCP over Streamable HTTP at /claudebox/mcp/ (claudebox token) and the gateway's /mcp/
- * (master key), both serving the same five tools for the caller's own workspaces.
+ * MCP over Streamable HTTP: each claudebox instance's five tools at <prefix>/mcp/ (its
+ * token), and the gateway's /mcp/ (master key or a stored key), seed 002's "MCP server (all
+ * tools)": every enabled MCP server of the app (claudebox, storage, browser: see the app's
+ * McpCatalog) under LiteLLM's `<server>-<tool>` names.
  * An initialize request opens a stateful session (Mcp-Session-Id); a request without a
  * session id that is not an initialize is served statelessly by a throwaway server.
  */
 export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSessionLimits> } = {}): Surface {
   // Named: metrics label a request with its surface's function name.
   return async function mcpSurface(scope, deps) {
-    const host = new McpHost(claudeboxMcpHosting(opts), () => deps.config.current());
-    scope.addHook('onClose', () => host.close());
+    const allow = () => deps.config.current();
+    // The aggregate has a host of its own: a session opened there (with every server's tools)
+    // is unknown on an instance's endpoint, and the other way round, whoever presents its id.
+    const claudeboxHost = new McpHost(claudeboxMcpHosting(opts), allow);
+    const gatewayHost = new McpHost(claudeboxMcpHosting(opts), allow);
+    scope.addHook('onClose', () => Promise.all([claudeboxHost.close(), gatewayHost.close()]));
     parseBodiesAsJson(scope, BODY_LIMIT_BYTES);
     scope.setErrorHandler(renderClaudeboxError);
 
-    const handler =
-      ({ instance }: Endpoint) =>
-      async (req: FastifyRequest, reply: FastifyReply) => {
-        const principal = authenticatedCaller<Principal>(req);
-        await host.handle(req, reply, {
-          owner: principal.userId,
-          body: req.body,
-          build: () => ({ server: buildServer(deps, principal, instance) }),
-        });
-      };
-    // Each claudebox instance at <prefix>/mcp/ with its own credentials, provider and user;
-    // the gateway's /mcp/ is the Claude instance's, as LiteLLM's MCP was.
-    const endpoints: Array<[string, Endpoint]> = [];
-    for (const instance of CLAUDEBOX_INSTANCES) {
-      const endpoint = {
-        auth: (d: AppDeps, req: FastifyRequest) => authenticateClaudebox(d, req, instance),
-        instance,
-      };
-      endpoints.push([`${instance.prefix}/mcp/`, endpoint], [`${instance.prefix}/mcp`, endpoint]);
-    }
-    const gateway = { auth: authenticateGateway, instance: CLAUDEBOX };
-    endpoints.push(['/mcp/', gateway], ['/mcp', gateway]);
-    for (const [url, endpoint] of endpoints) {
-      // Credentials are checked on onRequest: an unauthenticated body is never read.
+    scope.mcpCatalog.add(claudeboxAggregate(deps, CLAUDEBOX, 'claudebox'));
+    scope.mcpCatalog.add(claudeboxAggregate(deps, CLAUDEBOX_ZAI, 'claudebox_zai'));
+
+    // Credentials are checked on onRequest: an unauthenticated body is never read.
+    const route = (
+      url: string,
+      host: McpHost,
+      auth: (req: FastifyRequest) => Promise<Principal>,
+      build: (req: FastifyRequest, principal: Principal) => HostedServer,
+    ) =>
       scope.route({
         method: ['POST', 'GET', 'DELETE'],
         url,
-        onRequest: [host.guard, authenticateFirst((req) => endpoint.auth(deps, req))],
-        handler: handler(endpoint),
+        onRequest: [host.guard, authenticateFirst(auth)],
+        handler: async (req: FastifyRequest, reply: FastifyReply) => {
+          const principal = authenticatedCaller<Principal>(req);
+          await host.handle(req, reply, {
+            owner: principal.userId,
+            body: req.body,
+            build: () => build(req, principal),
+          });
+        },
       });
+
+    for (const instance of CLAUDEBOX_INSTANCES) {
+      for (const url of pathsOf(instance.prefix)) {
+        route(
+          url,
+          claudeboxHost,
+          (req) => authenticateClaudebox(deps, req, instance),
+          (_req, principal) => ({ server: buildServer(deps, principal, instance) }),
+        );
+      }
+    }
+    for (const url of pathsOf('')) {
+      route(
+        url,
+        gatewayHost,
+        (req) => authenticateGateway(deps, req),
+        (req, principal) => buildAggregate(scope.mcpCatalog, aggregateCallerOf(req, principal)),
+      );
     }
   };
 }

@@ -1,8 +1,8 @@
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
+import type { ToolSink } from '../../mcp/catalog.ts';
 import { toolCall } from '../../mcp/tool-result.ts';
 import type { ClaudeboxInstance } from '../claudebox/instances.ts';
 import { type RunOptions, runOptionsShape, toRunSpec } from '../claudebox/run-request.ts';
@@ -109,7 +109,7 @@ function runFactsOf(result: Record<string, unknown>): Record<string, unknown> {
  * or the client going away) is the run's signal, so a cancelled call kills the agent.
  */
 export function registerRunTool(
-  server: McpServer,
+  server: ToolSink,
   deps: AppDeps,
   principal: Principal,
   instance: ClaudeboxInstance,

@@ -6,7 +6,7 @@ import { passBodiesAsStreams } from '../../http/json-body.ts';
 import type { Surface } from '../../http/surface.ts';
 import { principalOfKey } from './access.ts';
 import type { StorageContext } from './context.ts';
-import { guardStorageMcp, registerStorageMcp } from './mcp.ts';
+import { guardStorageMcp, registerStorageMcp, storageAggregate } from './mcp.ts';
 import { handlePresign } from './presign-route.ts';
 import { STORAGE_PREFIX } from './request-target.ts';
 import { sendS3Error } from './s3-errors.ts';
@@ -57,6 +57,7 @@ export const storageSurface: Surface = async (app, deps) => {
   app.get(`${STORAGE_PREFIX}/health`, async () => ({ status: 'ok' }));
   app.post(`${STORAGE_PREFIX}/presign/*`, (req, reply) => handlePresign(ctx, req, reply));
   await registerStorageMcp(app, ctx);
+  app.mcpCatalog.add(storageAggregate(ctx));
   const s3 = (req: FastifyRequest, reply: FastifyReply) => handleS3(ctx, req, reply);
   // Without a trailing slash too: S3 clients list buckets at GET /storage.
   app.all(STORAGE_PREFIX, s3);

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BucketConfig } from '../../config/index.ts';
 import { AppError } from '../../errors.ts';
+import type { AggregatedServer, ToolSink } from '../../mcp/catalog.ts';
 import { guardMcpRoutes } from '../../mcp/dns-rebinding.ts';
 import { McpHost, type McpHostOptions } from '../../mcp/host.ts';
 import { toolCall, toolText } from '../../mcp/tool-result.ts';
@@ -35,9 +36,18 @@ const encodingArg = z
 
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** One MCP server per request (stateless Streamable HTTP): tools close over the caller's Host. */
-function buildServer(ctx: StorageContext, host: string, protocol: string): McpServer {
-  const server = new McpServer({ name: 'agentgate-storage', version: '1.0.0' });
+/**
+ * The storage tools, on /storage/mcp/'s server or the gateway's aggregate: each call is
+ * authorised by its own `auth_key` argument (a bucket key or HYBRIDS3_MASTER_KEY), never by
+ * the connection's credential, so reaching them through another endpoint grants nothing.
+ * `host`/`protocol` (of the request that opened the server) build presigned URLs.
+ */
+export function registerStorageTools(
+  server: ToolSink,
+  ctx: StorageContext,
+  host: string,
+  protocol: string,
+): void {
   const principalOf = (authKey: string | undefined): Principal =>
     authKey ? principalOfKey(authKey, keyRingOf(ctx)) : { kind: 'anonymous' };
   const bucketOf = (name: string): BucketConfig => {
@@ -311,7 +321,25 @@ function buildServer(ctx: StorageContext, host: string, protocol: string): McpSe
         });
       }),
   );
+}
+
+/** One MCP server per request (stateless Streamable HTTP): tools close over the caller's Host. */
+function buildServer(ctx: StorageContext, host: string, protocol: string): McpServer {
+  const server = new McpServer({ name: 'agentgate-storage', version: '1.0.0' });
+  registerStorageTools(server, ctx, host, protocol);
   return server;
+}
+
+/** The storage tools in the gateway's /mcp/, as aigate's LiteLLM named the server. */
+export function storageAggregate(ctx: StorageContext): AggregatedServer {
+  return {
+    name: 'hybrids3',
+    isEnabled: () => true,
+    register: (sink, caller) => {
+      registerStorageTools(sink, ctx, caller.host, caller.protocol);
+      return {};
+    },
+  };
 }
 
 async function readJson(req: FastifyRequest): Promise<unknown> {
