@@ -199,7 +199,7 @@ export class WebhookService implements Webhooks {
 
   async #attempt(id: string): Promise<void> {
     const row = await this.opts.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row || row.state !== 'pending' || this.#isClosed) return; // gone, settled, or shutting down
+    if (row?.state !== 'pending' || this.#isClosed) return; // gone, settled, or shutting down
     const record = await this.opts.engine.get(row.run_id);
     const started = Date.now();
     const outcome: PostOutcome = record
