@@ -91,6 +91,11 @@ export function admitCaller(
   nowMs = Date.now(),
 ): Principal {
   assertSurface(principal, surface);
+  return admitRate(limiter, principal, nowMs);
+}
+
+/** Counts one request against the key's requests-per-minute limit; 429 with Retry-After past it. */
+export function admitRate(limiter: RequestRateLimiter, principal: Principal, nowMs = Date.now()): Principal {
   const rpm = principal.scope?.rpm;
   if (principal.keyId && rpm) {
     const retryAfterS = limiter.take(principal.keyId, rpm, nowMs);
