@@ -80,15 +80,14 @@ export class UsageLedger {
   }
 
   async totals(groupBy: UsageGroup, filter: UsageFilter): Promise<UsageTotals[]> {
+    // Days are cut in code (UTC), not with a dialect's date function: SQLite and PostgreSQL alike.
+    if (groupBy === 'day') return this.#totalsByDay(filter);
     const group =
       groupBy === 'key'
         ? sql<string>`coalesce(key_id, '')`
         : groupBy === 'user'
           ? sql<string>`user_id`
-          : groupBy === 'model'
-            ? sql<string>`model`
-            : // UTC day: created_at is epoch ms.
-              sql<string>`strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')`;
+          : sql<string>`model`;
     const rows = await this.#filtered(filter)
       .select([
         group.as('grp'),
@@ -111,6 +110,32 @@ export class UsageLedger {
       cacheWriteTokens: Number(r.cache_write),
       costUsd: Number(r.cost),
     }));
+  }
+
+  async #totalsByDay(filter: UsageFilter): Promise<UsageTotals[]> {
+    const rows = await this.#filtered(filter).selectAll().orderBy('created_at').execute();
+    const days = new Map<string, UsageTotals & { runIds: Set<string> }>();
+    for (const r of rows) {
+      const day = new Date(r.created_at).toISOString().slice(0, 10);
+      const t = days.get(day) ?? {
+        group: day,
+        runs: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        costUsd: 0,
+        runIds: new Set<string>(),
+      };
+      t.runIds.add(r.run_id);
+      t.inputTokens += r.input_tokens;
+      t.outputTokens += r.output_tokens;
+      t.cacheReadTokens += r.cache_read_tokens;
+      t.cacheWriteTokens += r.cache_write_tokens;
+      t.costUsd += r.cost_usd;
+      days.set(day, t);
+    }
+    return [...days.values()].map(({ runIds, ...t }) => ({ ...t, runs: runIds.size }));
   }
 
   /** The rows themselves, newest first. */

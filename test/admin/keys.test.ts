@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { allSurfaces } from '../../src/surfaces/index.ts';
@@ -354,10 +355,21 @@ describe('control plane: scoped keys over HTTP', { timeout: 600_000 }, () => {
 
 describe('control plane: LiteLLM key routes and attack replays', { timeout: 300_000 }, () => {
   let t: TestApp;
+  let logText = '';
   before(async () => {
+    const logs = new PassThrough();
+    logs.on('data', (chunk: Buffer) => {
+      logText += chunk.toString('utf8');
+    });
     t = await startTestApp({
       surfaces: allSurfaces,
-      env: { ADMIN_API_KEYS: ADMIN, LITELLM_MASTER_KEY: MASTER, API_KEYS: `envuser:${ENV_KEY}` },
+      env: {
+        ADMIN_API_KEYS: ADMIN,
+        LITELLM_MASTER_KEY: MASTER,
+        API_KEYS: `envuser:${ENV_KEY}`,
+        LOG_LEVEL: 'debug',
+      },
+      logDestination: logs,
     });
   });
   after(async () => {
@@ -484,15 +496,27 @@ describe('control plane: LiteLLM key routes and attack replays', { timeout: 300_
     }
   });
 
-  it('secrets never appear in lists, info, the database or the log form of URLs', async () => {
+  it('secrets never appear in lists, info, the database or the logs', async () => {
     const created = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'quiet' });
     const { id, key } = created.body;
+    const rotated = await call(t, 'POST', `/admin/keys/${id}/rotate`, ADMIN, { gracePeriodS: 60 });
     const texts = [
       (await call(t, 'GET', '/admin/keys', ADMIN)).text,
       (await call(t, 'GET', `/admin/keys/${id}`, ADMIN)).text,
       (await call(t, 'GET', `/key/info?key=${id}`, MASTER)).text,
-      (await call(t, 'GET', '/spend/logs', MASTER)).text,
+      (await call(t, 'GET', `/key/info?key=${encodeURIComponent(key)}`, MASTER)).text.replaceAll(key, ''),
+      (await call(t, 'GET', `/spend/logs?api_key=${encodeURIComponent(key)}`, MASTER)).text,
+      (await call(t, 'GET', '/usage', key)).text,
     ];
+    // A bad body that names a key is refused without echoing it.
+    texts.push((await call(t, 'POST', '/key/update', MASTER, { key, rpm_limit: 'lots' })).text);
+    await call(t, 'GET', '/status', rotated.body.key);
+    await call(t, 'GET', '/status', 'agk_not-a-key');
+    assert.match(logText, /key created/, 'the server logged (the capture works)');
+    assert.match(logText, /key rotated/);
+    for (const secret of [key, rotated.body.key, ADMIN, MASTER, 'agk_not-a-key']) {
+      assert.ok(!logText.includes(secret), 'no secret in the logs');
+    }
     const { hashSecret } = await import('../../src/auth/secrets.ts');
     for (const text of texts) {
       assert.ok(!text.includes(key), 'no secret in an answer');

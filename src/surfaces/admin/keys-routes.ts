@@ -33,6 +33,8 @@ export function registerKeyRoutes(scope: FastifyInstance, deps: AppDeps): void {
     { onRequest, schema: { body: createKeySchema, response: { 201: issuedKeySchema, ...errors } } },
     async (req, reply) => {
       const issued = await deps.keys.createKey(req.body);
+      // An audit line: who made which key for whom; never the secret.
+      req.log.info({ keyId: issued.id, user: issued.info.user, admin: issued.info.admin }, 'key created');
       reply.status(201);
       return { ...issued.info, key: issued.key };
     },
@@ -60,7 +62,11 @@ export function registerKeyRoutes(scope: FastifyInstance, deps: AppDeps): void {
       onRequest,
       schema: { params: idParams, body: patchKeySchema, response: { 200: keyInfoSchema, ...errors } },
     },
-    async (req) => deps.keys.update(req.params.id, req.body),
+    async (req) => {
+      const info = await deps.keys.update(req.params.id, req.body);
+      req.log.info({ keyId: info.id, fields: Object.keys(req.body) }, 'key updated');
+      return info;
+    },
   );
 
   r.delete(
@@ -70,6 +76,7 @@ export function registerKeyRoutes(scope: FastifyInstance, deps: AppDeps): void {
       const { id } = req.params;
       if (!(await deps.keys.get(id))) throw new AppError('not_found', `No key ${id}`);
       if (!(await deps.keys.revoke(id))) throw new AppError('conflict', `Key ${id} is already revoked`);
+      req.log.info({ keyId: id }, 'key revoked');
       const info = await deps.keys.get(id);
       if (!info) throw new AppError('not_found', `No key ${id}`);
       return info;
@@ -88,6 +95,7 @@ export function registerKeyRoutes(scope: FastifyInstance, deps: AppDeps): void {
     },
     async (req) => {
       const issued = await deps.keys.rotate(req.params.id, req.body?.gracePeriodS ?? DEFAULT_ROTATE_GRACE_S);
+      req.log.info({ keyId: issued.id, until: issued.info.previousKeyValidUntil }, 'key rotated');
       return { ...issued.info, key: issued.key };
     },
   );
