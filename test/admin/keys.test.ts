@@ -479,6 +479,9 @@ describe('control plane: LiteLLM key routes and attack replays', { timeout: 300_
       assert.equal((await call(t, 'POST', '/key/update', credential, { key, max_budget: 1e6 })).status, 403);
       assert.equal((await call(t, 'GET', '/spend/logs', credential)).status, 403);
     }
+    // /usage shows the caller's own key only: naming another key or user is refused.
+    assert.equal((await call(t, 'GET', `/usage?keyId=${id}`, ENV_KEY)).status, 400);
+    assert.equal((await call(t, 'GET', '/usage?userId=root', key)).status, 400);
     assert.equal((await call(t, 'GET', '/admin/keys')).status, 401);
     assert.equal((await call(t, 'GET', '/admin/keys', 'agk_wrong')).status, 401);
     const after = await call(t, 'GET', `/admin/keys/${id}`, ADMIN);
