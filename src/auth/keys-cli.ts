@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { ConfigSource } from '../config/index.ts';
 import { prepareDataDir } from '../data-dir.ts';
 import { openDatabase } from '../db/open.ts';
@@ -54,12 +55,8 @@ function bodyOf(args: string[]): Record<string, unknown> {
   return body;
 }
 
-function parse<T>(
-  schema: {
-    safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError };
-  },
-  body: unknown,
-): T {
+/** Checks a body against the API's schema; a refusal names the fields, like the API's 400. */
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
   const r = schema.safeParse(body);
   if (!r.success) throw new Error(describeIssues(r.error));
   return r.data;
