@@ -28,6 +28,8 @@ import { RunRepository } from './runs/repository.ts';
 import { SessionStore } from './sessions/store.ts';
 import { createStorageService, type StorageOptions, type StorageService } from './storage/service.ts';
 import { renderRun } from './surfaces/api/render.ts';
+import { UsageLedger } from './usage/ledger.ts';
+import { KeyRunGuard } from './usage/run-guard.ts';
 import { WebhookService } from './webhooks/service.ts';
 import { WorkspaceFs } from './workspaces/workspace-fs.ts';
 
@@ -75,7 +77,12 @@ export async function createDeps(
   // Every path an agent's sandbox mounts is checked against where its descriptor really is,
   // so the paths are built from DATA_DIR's real location (it may be, or sit below, a symlink).
   const dataDir = await realpath(c.DATA_DIR);
-  const keys = new KeyStore(db, () => config.current().API_KEYS);
+  const keys = new KeyStore(
+    db,
+    () => config.current().API_KEYS,
+    () => config.current().ADMIN_API_KEYS,
+  );
+  const usage = new UsageLedger(db);
   const workspaces = new WorkspaceFs(join(dataDir, 'workspaces'));
   await workspaces.init();
   const sessions = new SessionStore(db);
@@ -138,6 +145,7 @@ export async function createDeps(
     },
     ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),
     observer: metrics,
+    guard: new KeyRunGuard(keys, usage, () => config.current().CLAUDE_MODEL, logger),
   });
   metrics.readEngineHealth(() => engine.health());
   const webhooks = new WebhookService({
@@ -153,6 +161,7 @@ export async function createDeps(
     db,
     logger,
     keys,
+    usage,
     workspaces,
     sessions,
     engine,

@@ -42,6 +42,8 @@ export interface RunSpec {
   userMemory?: string;
   // A sandboxed agent reaches these only through the egress proxy: public URLs only.
   mcpServers?: Record<string, { type: 'http'; url: string; headers?: Record<string, string> }>;
+  /** The stored key that started the run (usage, budgets and per-key limits count against it). */
+  keyId?: string;
   /**
    * Which tools the agent may use (see engine/tier.ts): `observe` reads, `edit` also writes
    * files, `full` (unset) runs anything. Set by the server from the caller's credential,

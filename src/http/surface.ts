@@ -8,6 +8,7 @@ import type { RunEngine } from '../engine/port.ts';
 import type { MetricsSink } from '../metrics/server-metrics.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { StorageService } from '../storage/service.ts';
+import type { UsageLedger } from '../usage/ledger.ts';
 import type { Webhooks } from '../webhooks/types.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 
@@ -35,6 +36,8 @@ export interface AppDeps {
   config: ConfigSource;
   logger: Logger;
   keys: KeyStore;
+  /** Every run's tokens and cost against its key and user. */
+  usage: UsageLedger;
   workspaces: WorkspaceFs;
   sessions: SessionStore;
   engine: RunEngine;

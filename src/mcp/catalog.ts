@@ -32,6 +32,11 @@ export interface AggregatedServer {
   /** Whether it serves now (checked per session: a server turned off by config contributes no tools). */
   isEnabled(): boolean;
   /**
+   * The key-scope surface its own endpoint requires besides `mcp` (e.g. `browser`): a key
+   * whose scope leaves it out gets none of its tools here either.
+   */
+  readonly surface?: string;
+  /**
    * Registers its tools for one session of `caller`, with the same authorisation and
    * ownership as its own endpoint gives that caller's credential.
    */

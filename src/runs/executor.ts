@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AgentBackend, AgentRunRequest } from '../agents/types.ts';
-import type { RunEvent, RunResult } from '../engine/events.ts';
+import type { ModelCall, RunEvent, RunResult } from '../engine/events.ts';
 import type { RunSpec } from '../engine/spec.ts';
 import { AppError } from '../errors.ts';
 import type { SessionStore } from '../sessions/store.ts';
@@ -30,6 +30,8 @@ export interface AgentExecutorOptions {
   logger: Logger;
   /** Each agent event as it comes, after it is logged. */
   onEvent?: (spec: RunSpec, event: RunEvent) => void;
+  /** Each model call of a run as the relay finishes it (budgets are checked there). */
+  onModelCall?: (runId: string, call: ModelCall) => void;
 }
 
 /** Runs an agent through its `AgentBackend`, in the run's workspace, continuing its session. */
@@ -91,6 +93,9 @@ export class AgentExecutor implements Executor {
       userMemory: spec.userMemory,
       mcpServers: spec.mcpServers,
       tier: spec.tier,
+      ...(this.opts.onModelCall
+        ? { onModelCall: (call: ModelCall) => this.opts.onModelCall?.(runId, call) }
+        : {}),
     };
   }
 

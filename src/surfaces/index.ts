@@ -1,4 +1,5 @@
 import type { Surface } from '../http/surface.ts';
+import { adminSurface } from './admin/index.ts';
 import { apiSurface } from './api/index.ts';
 import { browserSurface } from './browser/index.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
@@ -20,4 +21,5 @@ export const allSurfaces: readonly Surface[] = [
   storageSurface,
   metricsSurface,
   apiSurface,
+  adminSurface,
 ];

@@ -209,7 +209,7 @@ describe('Runs API: async runs, event streams, cancel', { timeout: 180_000 }, ()
       { prompt: '' },
       { prompt: 'x', workspace: '../etc' },
       { prompt: 'x', timeoutMs: 'soon' },
-      { prompt: 'x', tier: 'observe' },
+      { prompt: 'x', tier: 'root' },
       { prompt: 'x', webhookUrl: 'https://example.com/hook' }, // no WEBHOOK_SECRET here
     ]) {
       const res = await api(t, 'POST', '/runs', ALICE, body);

@@ -143,11 +143,14 @@ forEachBackend('store', (backend) => {
     const keys = new KeyStore(db, () => undefined);
     const a = await keys.create('carol', true);
     const b = await keys.create('dave', false);
-    assert.deepEqual(await keys.verify(a.key), { userId: 'carol', isAdmin: true, via: 'stored_key' });
-    assert.deepEqual(await keys.verify(b.key), { userId: 'dave', isAdmin: false, via: 'stored_key' });
+    const pa = await keys.verify(a.key);
+    const pb = await keys.verify(b.key);
+    assert.deepEqual([pa?.userId, pa?.isAdmin, pa?.via, pa?.keyId], ['carol', true, 'stored_key', a.id]);
+    assert.deepEqual([pb?.userId, pb?.isAdmin, pb?.via, pb?.keyId], ['dave', false, 'stored_key', b.id]);
+    assert.equal(pb?.scope?.tier, 'full', 'a key created without a scope runs at the full tier');
     assert.equal(await keys.verify(`${a.key}x`), undefined);
     const listed = await keys.list();
-    assert.deepEqual(listed.map((k) => k.userId).sort(), ['carol', 'dave']);
+    assert.deepEqual(listed.map((k) => k.user).sort(), ['carol', 'dave']);
     assert.ok(listed.every((k) => typeof k.createdAt === 'number' && k.revokedAt === null));
     assert.equal(await keys.revoke(a.id), true);
     assert.equal(await keys.revoke(a.id), false);

@@ -45,7 +45,7 @@ export async function startTestApp(opts: {
   storage?: StorageOptions;
   /** Sees every route the app registers. */
   onRoute?: (route: RouteOptions) => void;
-  /** Where the server's log lines go (default stdout, at LOG_LEVEL). */
+  /** Where the server's log lines go (tests that assert what is never logged); LOG_LEVEL still applies. */
   logDestination?: NodeJS.WritableStream;
 }): Promise<TestApp> {
   const temp = opts.dataDir ? undefined : await makeTempDir();

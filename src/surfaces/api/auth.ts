@@ -9,6 +9,7 @@ import type {
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { admitCaller } from '../../auth/scope.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import { authenticatedCaller } from '../../http/auth-first.ts';
@@ -21,8 +22,7 @@ import type { AppDeps } from '../../http/surface.ts';
 export async function apiCaller(deps: AppDeps, req: FastifyRequest): Promise<Principal> {
   const principal = await authenticate(deps.keys, credentialOf(req.headers));
   if (!principal) throw new AppError('unauthorized', 'Missing or invalid API key');
-  // Key scopes (issue 17): the check that this key may use the `api` surface goes here.
-  return principal;
+  return admitCaller(deps.keys.limiter, principal, 'api');
 }
 
 /**

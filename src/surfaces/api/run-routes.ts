@@ -1,6 +1,8 @@
 import type { Principal } from '../../auth/principal.ts';
+import { assertWorkspace, runStampOf } from '../../auth/scope.ts';
 import type { RunRecord } from '../../engine/record.ts';
 import type { RunSpec } from '../../engine/spec.ts';
+import { RUN_TIERS, type RunTier } from '../../engine/tier.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
 import { parseWorkspaceName } from '../../workspaces/names.ts';
@@ -173,6 +175,18 @@ export function registerRunRoutes(scope: ApiScope, deps: AppDeps): void {
   );
 }
 
+/**
+ * A run's tier: the one asked for, which may be lower than the key's but never higher (an
+ * `observe` key asking for `full` is refused, not quietly lowered).
+ */
+function runTier(keyTier: RunTier, asked: RunTier | undefined): RunTier {
+  if (asked === undefined) return keyTier;
+  if (RUN_TIERS.indexOf(asked) > RUN_TIERS.indexOf(keyTier)) {
+    throw new AppError('forbidden', `This key runs at most at the "${keyTier}" tier, not "${asked}"`);
+  }
+  return asked;
+}
+
 function toRunSpec(deps: AppDeps, caller: Principal, body: CreateRunBody): RunSpec {
   const c = deps.config.current();
   if (body.prompt.length > c.MAX_PROMPT_CHARS) {
@@ -182,17 +196,16 @@ function toRunSpec(deps: AppDeps, caller: Principal, body: CreateRunBody): RunSp
   if (body.timeoutMs !== undefined && body.timeoutMs > maxTimeoutMs) {
     throw new AppError('invalid_request', `timeoutMs must be at most ${maxTimeoutMs}`);
   }
-  // Key tiers (issue 17) bring observe and edit; until then a run can only be `full`.
-  if (body.tier !== undefined && body.tier !== 'full') {
-    throw new AppError(
-      'invalid_request',
-      `tier "${body.tier}" is not available on this server (only "full")`,
-    );
-  }
+  const stamp = runStampOf(caller);
+  const tier = runTier(stamp.tier ?? 'full', body.tier);
   const name = body.workspace ?? DEFAULT_WORKSPACE;
   parseWorkspaceName(name); // the error names the caller's workspace, not the prefixed one
   const workspace = userWorkspace(caller.userId, name);
+  assertWorkspace(caller.scope, caller.userId, workspace);
   return {
+    ...stamp,
+    tier,
+    surface: 'api',
     owner: caller.userId,
     workspace,
     prompt: body.prompt,

@@ -46,7 +46,10 @@ export const createRunBodySchema = z
     tier: z
       .enum(['observe', 'edit', 'full'])
       .optional()
-      .meta({ description: 'Permission tier; only `full` (the default) until key tiers exist.' }),
+      .meta({
+        description:
+          'Permission tier: `observe` (read-only tools), `edit` (+ file edits) or `full` (every tool). Defaults to the tier of the key; may be lower, never higher.',
+      }),
     webhookUrl: z.url().optional().meta({
       description:
         'POSTed the final run (signed, see docs/api.md) when it settles. Needs WEBHOOK_SECRET on the server; private targets need WEBHOOK_ALLOW_PRIVATE=1.',

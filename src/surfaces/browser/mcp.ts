@@ -124,6 +124,7 @@ export function registerBrowserTools(sink: ToolSink, service: BrowserService, ow
 export function browserAggregate(service: BrowserService): AggregatedServer {
   return {
     name: 'stealthy_auto_browse',
+    surface: 'browser',
     isEnabled: () => true,
     register: (sink, caller) => registerBrowserTools(sink, service, browserOwnerOf(caller.principal)),
   };

@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { FastifyRequest } from 'fastify';
 import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { admitCaller } from '../../auth/scope.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
@@ -62,7 +63,8 @@ export async function authenticateGateway(deps: AppDeps, req: FastifyRequest): P
     { secret: deps.config.current().LITELLM_MASTER_KEY, principal: CLAUDEBOX.principal },
   ]);
   if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
-  return principal;
+  // A key's scope holds here as on each server's own endpoint (its `mcp` surface, its rpm).
+  return admitCaller(deps.keys.limiter, principal, 'mcp');
 }
 
 /** Who opened an aggregate session: the only surface token /mcp/ takes is the master key. */
@@ -82,8 +84,10 @@ export function aggregateCallerOf(req: FastifyRequest, principal: Principal): Ag
  */
 export function buildAggregate(catalog: McpCatalog, caller: AggregateCaller): HostedServer {
   const server = new McpServer({ name: 'agentgate', version: '1.0.0' });
+  const allowed = caller.principal.scope?.surfaces;
   const sessions: ToolSession[] = catalog
     .enabled()
+    .filter((hosted) => hosted.surface === undefined || !allowed || allowed.some((s) => s === hosted.surface))
     .map((hosted) => hosted.register(prefixedSink(server, hosted.name), caller));
   return {
     server,

@@ -114,7 +114,7 @@ export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSess
         route(
           url,
           claudeboxHost,
-          (req) => authenticateClaudebox(deps, req, instance),
+          (req) => authenticateClaudebox(deps, req, instance, 'mcp'),
           (_req, principal) => ({ server: buildServer(deps, principal, instance) }),
         );
       }

@@ -1,4 +1,5 @@
 import type { Principal } from '../../auth/principal.ts';
+import { isModelAllowed } from '../../auth/scope.ts';
 import type { Config } from '../../config/index.ts';
 import { CLAUDEBOX_INSTANCES, type ClaudeboxInstance, isInstanceAvailable } from '../claudebox/instances.ts';
 
@@ -47,9 +48,12 @@ export function modelsFor(caller: Caller | undefined, isChatEnabled: boolean, co
   const ids = new Set<string>();
   if (isChatEnabled && (caller === undefined || caller.kind === 'claude-ops')) ids.add(CLAUDE_OPS_MODEL);
   if (caller?.kind === 'claudebox') {
-    for (const instance of caller.principals.keys()) {
+    for (const [instance, principal] of caller.principals) {
       if (!isInstanceAvailable(instance, config)) continue;
-      for (const id of Object.keys(instance.openAiModels)) ids.add(id);
+      for (const [id, claudeModel] of Object.entries(instance.openAiModels)) {
+        // A key limited to some models lists only those (the run guard refuses the rest).
+        if (isModelAllowed(principal.scope, claudeModel)) ids.add(id);
+      }
     }
   }
   return [...ids].map((id) => ({
