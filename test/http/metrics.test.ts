@@ -253,6 +253,7 @@ test('surface names as metrics and key scopes spell them', () => {
     'storage',
     'metrics',
     'api',
+    'admin',
   ]);
 });
 
