@@ -8,8 +8,9 @@ set -euo pipefail
 # bubblewrap + socat: the agent sandbox and its network bridge (AGENT_SANDBOX) · chromium + fonts: the browser surface ·
 # tini: PID 1 in the image, reaps what agents leave · git, ca-certificates: what agents expect.
 runtime=(bubblewrap socat chromium fonts-liberation fonts-noto-color-emoji tini git ca-certificates)
-# python3-boto3 + awscli: the storage tests drive the seed's boto3 snippet and the aws CLI.
-test_tools=(python3-boto3 awscli)
+# python3-boto3 + awscli: the storage tests drive the seed's boto3 snippet and the aws CLI ·
+# redis-server: the cluster engine's tests start their own Redis (the cluster's queue and events).
+test_tools=(python3-boto3 awscli redis-server)
 
 packages=("${runtime[@]}")
 case "${1:-}" in

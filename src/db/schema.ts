@@ -18,6 +18,8 @@ export interface RunsTable {
   finished_at: number | null;
   /** The sandbox the run's agent ran under (`bwrap` or `none`); null for runs from before it was recorded. */
   sandbox: string | null;
+  /** The node (NODE_ID) that executed the run; null until it starts. */
+  node: string | null;
 }
 
 export interface RunEventsTable {

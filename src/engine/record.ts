@@ -15,4 +15,6 @@ export interface RunRecord {
   finishedAt: number | undefined;
   /** The sandbox the agent ran under (`bwrap` or `none`). */
   sandbox?: string;
+  /** The node (NODE_ID) that executed the run, once it started. */
+  node?: string;
 }

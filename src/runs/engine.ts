@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AgentBackend } from '../agents/types.ts';
 import type { RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
-import { ZERO_USAGE } from '../engine/events.ts';
 import type { EngineHealth, RunEngine, RunFilter, RunSummary, SandboxInfo } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
@@ -10,7 +9,8 @@ import { AppError } from '../errors.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 import { type EventLog, StoredEventLog } from './event-log.ts';
-import { AgentExecutor, type Executor } from './executor.ts';
+import { AgentExecutor } from './executor.ts';
+import { checkSubmission, executeRun, type RunParts, settleRun, storeRun } from './lifecycle.ts';
 import type { RunRepository } from './repository.ts';
 import { FairScheduler, type Scheduler } from './scheduler.ts';
 
@@ -35,6 +35,18 @@ export interface EmbeddedEngineOptions {
    * in their own shape, and these must not be a way around it.
    */
   maxPromptChars?: number;
+  /** This node's name (NODE_ID), recorded on every run it executes. */
+  nodeId?: string;
+}
+
+/** What a server's lifecycle does with an engine besides the port: start-up and shutdown. */
+export interface ServerEngine extends RunEngine {
+  /** Start-up: takes up what a previous process left; resolves with the queued runs picked up. */
+  recover(): Promise<number>;
+  /** Stops taking runs and cancels this node's running ones; resolves when they have settled. */
+  drain(): Promise<void>;
+  /** Lets go of what the engine holds beyond the store (connections); after drain. */
+  close(): Promise<void>;
 }
 
 /** What the engine keeps of a run from submit until it settles; never handed out. */
@@ -54,10 +66,10 @@ interface Active {
  * drain and recovery live; the scheduler decides when, the executor runs the agent, the
  * event log fans events out and stores them.
  */
-export class EmbeddedRunEngine implements RunEngine {
+export class EmbeddedRunEngine implements ServerEngine {
   readonly #active = new Map<string, Active>();
   readonly #scheduler: Scheduler;
-  readonly #executor: Executor;
+  readonly #parts: RunParts;
   readonly #log: EventLog;
   #isDraining = false;
   readonly #totals = { processed: 0, errors: 0, sinceMs: Date.now() };
@@ -65,49 +77,23 @@ export class EmbeddedRunEngine implements RunEngine {
   constructor(private readonly opts: EmbeddedEngineOptions) {
     this.#log = new StoredEventLog(opts.repository);
     this.#scheduler = new FairScheduler(opts, (id) => void this.#execute(id));
-    this.#executor = new AgentExecutor({ ...opts, log: this.#log });
-  }
-
-  #checkSizes(spec: RunSpec): void {
-    const max = this.opts.maxPromptChars;
-    if (max === undefined) return;
-    const parts: Array<[string, string | undefined]> = [
-      ['prompt', spec.prompt],
-      ['systemPrompt', spec.systemPrompt],
-      ['appendSystemPrompt', spec.appendSystemPrompt],
-      ['jsonSchema', spec.jsonSchema === undefined ? undefined : JSON.stringify(spec.jsonSchema)],
-    ];
-    for (const [name, text] of parts) {
-      if (text !== undefined && text.length > max) {
-        throw new AppError('invalid_request', `${name} is longer than ${max} characters (MAX_PROMPT_CHARS)`);
-      }
-    }
+    this.#parts = {
+      repository: opts.repository,
+      log: this.#log,
+      executor: new AgentExecutor({ ...opts, log: this.#log }),
+      logger: opts.logger,
+      defaultTimeoutMs: opts.defaultTimeoutMs,
+    };
   }
 
   async submit(spec: RunSpec, opts: { signal?: AbortSignal } = {}): Promise<{ id: string }> {
     if (this.#isDraining) throw new AppError('unavailable', 'The server is shutting down', 5);
-    this.opts.admit?.();
-    this.#checkSizes(spec);
-    await this.opts.workspaces.ensure(spec.workspace); // validates the name before anything is stored
-    if (
-      spec.resumeSessionId &&
-      !(await this.opts.sessions.ownsAgentSession(spec.owner, spec.resumeSessionId))
-    ) {
-      throw new AppError('not_found', `No session ${spec.resumeSessionId}`);
-    }
+    await checkSubmission(spec, this.opts);
     const id = randomUUID();
     this.#scheduler.reserve({ id, owner: spec.owner, workspace: spec.workspace }, spec.onBusy);
     const createdAt = Date.now();
     try {
-      const session = spec.session
-        ? await this.opts.sessions.getOrCreate(
-            spec.owner,
-            spec.session.kind,
-            spec.session.name,
-            spec.workspace,
-          )
-        : undefined;
-      await this.opts.repository.insert(id, spec, createdAt, session?.id ?? null, this.opts.sandbox.name);
+      await storeRun(this.opts, id, spec, createdAt, this.opts.sandbox.name);
     } catch (err) {
       this.#scheduler.withdraw(id);
       throw err;
@@ -171,8 +157,12 @@ export class EmbeddedRunEngine implements RunEngine {
       queue: this.#scheduler.state(),
       sandbox: this.opts.sandbox,
       totals: { ...this.#totals },
+      backend: 'embedded',
+      node: this.opts.nodeId ?? '',
     };
   }
+
+  async close(): Promise<void> {}
 
   /** Start-up: runs a crash left running are failed; queued ones are picked up again. */
   async recover(): Promise<number> {
@@ -214,32 +204,30 @@ export class EmbeddedRunEngine implements RunEngine {
   async #execute(id: string): Promise<void> {
     const run = this.#active.get(id);
     if (!run) return;
-    const { spec } = run;
-    const signal = run.abort.signal;
-    const timer = setTimeout(() => this.#stop(id, 'timed_out'), spec.timeoutMs ?? this.opts.defaultTimeoutMs);
-    let outcome: { result: RunResult | undefined; error: string | undefined };
+    run.startedAt = Date.now();
+    run.status = 'running';
+    let outcome: { status: RunStatus; result: RunResult | undefined; error: string | undefined };
     try {
-      run.startedAt = Date.now();
-      run.status = 'running';
-      await this.opts.repository.markRunning(id, run.startedAt);
-      this.#log.append(id, { type: 'status', status: 'running' });
-      outcome = await this.#executor.execute(id, spec, signal);
+      await this.opts.repository.markRunning(id, run.startedAt, this.opts.nodeId);
+      outcome = await executeRun(this.#parts, this.#settling(id, run), run.abort);
     } catch (err) {
-      outcome = {
-        result: undefined,
-        error: err instanceof AppError ? err.message : 'The agent failed unexpectedly',
-      };
-      if (!(err instanceof AppError)) this.opts.logger.error({ err, runId: id }, 'run failed');
-    } finally {
-      clearTimeout(timer);
+      this.opts.logger.error({ err, runId: id }, 'run failed');
+      outcome = { status: 'failed', result: undefined, error: 'The agent failed unexpectedly' };
     }
-    const reason = signal.aborted ? (signal.reason as 'cancelled' | 'timed_out') : undefined;
-    const { result } = outcome;
-    const status: RunStatus = reason ?? (result && !result.isError ? 'succeeded' : 'failed');
-    await this.#settle(id, status, result, outcome.error);
+    await this.#settle(id, outcome.status, outcome.result, outcome.error);
     this.#totals.processed += 1;
-    if (status !== 'succeeded') this.#totals.errors += 1;
+    if (outcome.status !== 'succeeded') this.#totals.errors += 1;
     this.#scheduler.finished(id);
+  }
+
+  #settling(id: string, run: Active) {
+    return {
+      id,
+      spec: run.spec,
+      createdAt: run.createdAt,
+      startedAt: run.startedAt,
+      ...(this.opts.nodeId !== undefined && run.startedAt !== undefined ? { node: this.opts.nodeId } : {}),
+    };
   }
 
   async #settle(
@@ -250,51 +238,20 @@ export class EmbeddedRunEngine implements RunEngine {
   ): Promise<void> {
     const run = this.#active.get(id);
     if (!run) return;
-    const finishedAt = Date.now();
-    const logged = this.#log.summary(id);
-    let result = agentResult;
-    let error = agentError;
-    if (status === 'cancelled' || status === 'timed_out') {
-      // What was produced before the stop is kept: a timed-out run answers with its partial output.
-      result = {
-        subtype: status,
-        isError: true,
-        text: agentResult?.text ?? logged.streamedText,
-        numTurns: agentResult?.numTurns ?? 0,
-        durationMs: finishedAt - (run.startedAt ?? finishedAt),
-        totalCostUsd: agentResult?.totalCostUsd ?? 0,
-        sessionId: agentResult?.sessionId,
-        usage: agentResult?.usage ?? ZERO_USAGE,
-      };
-      error = status === 'timed_out' ? 'The run timed out' : 'The run was cancelled';
-    }
-    if (status === 'failed' && !error) error = result?.text || 'The agent reported an error';
-    // The agent's own result and error events were logged as they came; add only what we made up.
-    if (result && result !== agentResult) this.#log.append(id, { type: 'result', result });
-    if (status !== 'succeeded' && !logged.hasError) {
-      this.#log.append(id, { type: 'error', code: status, message: error ?? status });
-    }
-    this.#log.append(id, { type: 'status', status });
-    try {
-      await this.#log.flush(id);
-      await this.opts.repository.finish(id, status, result, error, finishedAt);
-    } catch (err) {
-      this.opts.logger.error({ err, runId: id }, 'could not persist a finished run');
-    }
+    const settling = this.#settling(id, run);
+    const record = await settleRun(this.#parts, settling, status, agentResult, agentError);
     this.#active.delete(id);
     run.status = status;
-    this.#log.close(id);
-    run.resolve({
-      id,
-      owner: run.spec.owner,
-      workspace: run.spec.workspace,
-      status,
-      spec: run.spec,
-      result,
-      error,
-      createdAt: run.createdAt,
-      startedAt: run.startedAt,
-      finishedAt,
-    });
+    run.resolve(
+      record ?? {
+        ...settling,
+        owner: run.spec.owner,
+        workspace: run.spec.workspace,
+        status,
+        result: agentResult,
+        error: agentError,
+        finishedAt: Date.now(),
+      },
+    );
   }
 }

@@ -1,6 +1,5 @@
-import { type Selectable, sql } from 'kysely';
-import type { Db } from '../db/open.ts';
-import type { RunsTable } from '../db/schema.ts';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Database, RunsTable } from '../db/schema.ts';
 import type { RunEvent, RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
 import type { RunFilter, RunSummary } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
@@ -21,12 +20,13 @@ function fromRow(r: RunRow): RunRecord {
     startedAt: r.started_at ?? undefined,
     finishedAt: r.finished_at ?? undefined,
     sandbox: r.sandbox ?? undefined,
+    ...(r.node ? { node: r.node } : {}),
   };
 }
 
 /** Runs and their seq-numbered events, persisted so they outlive the process. */
 export class RunRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Kysely<Database>) {}
 
   async insert(
     id: string,
@@ -51,16 +51,20 @@ export class RunRepository {
         started_at: null,
         finished_at: null,
         sandbox,
+        node: null,
       })
       .execute();
   }
 
-  async markRunning(id: string, startedAt: number): Promise<void> {
-    await this.db
+  /** A queued run starts on `node`; false when it is no longer queued (settled meanwhile). */
+  async markRunning(id: string, startedAt: number, node?: string): Promise<boolean> {
+    const res = await this.db
       .updateTable('runs')
-      .set({ status: 'running', started_at: startedAt })
+      .set({ status: 'running', started_at: startedAt, ...(node !== undefined ? { node } : {}) })
       .where('id', '=', id)
-      .execute();
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return res.numUpdatedRows > 0n;
   }
 
   async setAgentSession(id: string, agentSessionId: string): Promise<void> {
@@ -71,23 +75,35 @@ export class RunRepository {
       .execute();
   }
 
+  /**
+   * Records how a run ended. With `events`, they are stored in the same transaction, so a
+   * reader who sees the run settled also sees its last events. False when the run was
+   * already settled (another node declared it lost, say): nothing is written then.
+   */
   async finish(
     id: string,
     status: RunStatus,
     result: RunResult | undefined,
     error: string | undefined,
     at: number,
-  ): Promise<void> {
-    await this.db
-      .updateTable('runs')
-      .set({
-        status,
-        result: result ? JSON.stringify(result) : null,
-        error: error ?? null,
-        finished_at: at,
-      })
-      .where('id', '=', id)
-      .execute();
+    events: StoredEvent[] = [],
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('runs')
+        .set({
+          status,
+          result: result ? JSON.stringify(result) : null,
+          error: error ?? null,
+          finished_at: at,
+        })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirst();
+      if (res.numUpdatedRows === 0n) return false;
+      if (events.length > 0) await new RunRepository(trx).appendEvents(id, events);
+      return true;
+    });
   }
 
   async appendEvents(runId: string, events: StoredEvent[]): Promise<void> {
@@ -105,6 +121,49 @@ export class RunRepository {
         })),
       )
       .execute();
+  }
+
+  /** Queued and running runs matching the filter, oldest first. */
+  async listActive(filter: RunFilter): Promise<RunSummary[]> {
+    let q = this.db
+      .selectFrom('runs')
+      .select(['id', 'owner', 'workspace', 'status', 'created_at', 'started_at', 'finished_at'])
+      .where('status', 'in', ['queued', 'running']);
+    if (filter.owner !== undefined) q = q.where('owner', '=', filter.owner);
+    if (filter.workspace !== undefined) q = q.where('workspace', '=', filter.workspace);
+    const prefix = filter.workspacePrefix;
+    if (prefix !== undefined) q = q.where(sql<string>`substr(workspace, 1, ${prefix.length})`, '=', prefix);
+    const rows = await q.orderBy('created_at').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      owner: r.owner,
+      workspace: r.workspace,
+      status: r.status as RunStatus,
+      createdAt: r.created_at,
+      startedAt: r.started_at ?? undefined,
+      finishedAt: undefined,
+    }));
+  }
+
+  /** Runs in one of these states (recovery of a cluster node). */
+  async listByStatus(status: 'queued' | 'running'): Promise<RunRecord[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('status', '=', status)
+      .orderBy('created_at')
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /** The highest seq stored for a run (0 when none). */
+  async lastSeq(runId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('run_events')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .where('run_id', '=', runId)
+      .executeTakeFirst();
+    return Number(row?.seq ?? 0);
   }
 
   async get(id: string): Promise<RunRecord | undefined> {
