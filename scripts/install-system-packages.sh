@@ -9,8 +9,9 @@ set -euo pipefail
 # tini: PID 1 in the image, reaps what agents leave · git, ca-certificates: what agents expect.
 runtime=(bubblewrap socat chromium fonts-liberation fonts-noto-color-emoji tini git ca-certificates)
 # python3-boto3 + awscli: the storage tests drive the seed's boto3 snippet and the aws CLI ·
+# postgresql: the DATABASE_URL tests start throwaway servers from its binaries (initdb, postgres) ·
 # redis-server: the cluster engine's tests start their own Redis (the cluster's queue and events).
-test_tools=(python3-boto3 awscli redis-server)
+test_tools=(python3-boto3 awscli postgresql redis-server)
 
 packages=("${runtime[@]}")
 case "${1:-}" in
@@ -36,3 +37,13 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-system-packages: installed ${missing[*]}"
+
+# Debian's postgresql creates a cluster ("main") and starts it. The tests start their own
+# throwaway servers from the binaries, so when this run installed it, leave no server running
+# and none starting at boot (the cluster itself stays, unused, for whoever wants it).
+if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null 2>&1; then
+  pg_lsclusters --no-header 2>/dev/null | while read -r version cluster _; do
+    "${sudo[@]}" pg_ctlcluster "$version" "$cluster" stop >/dev/null 2>&1 || true
+    echo manual | "${sudo[@]}" tee "/etc/postgresql/$version/$cluster/start.conf" >/dev/null
+  done
+fi

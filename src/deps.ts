@@ -62,7 +62,11 @@ export async function createDeps(
 ): Promise<ServerDeps> {
   const c = config.current();
   prepareDataDir(c.DATA_DIR);
-  const db = await openDatabase(c.DATA_DIR);
+  const db = await openDatabase({
+    dataDir: c.DATA_DIR,
+    databaseUrl: c.DATABASE_URL,
+    onError: (message) => logger.error(`database connection: ${message}`),
+  });
   // Every path an agent's sandbox mounts is checked against where its descriptor really is,
   // so the paths are built from DATA_DIR's real location (it may be, or sit below, a symlink).
   const dataDir = await realpath(c.DATA_DIR);

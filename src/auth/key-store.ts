@@ -119,7 +119,12 @@ export class KeyStore {
   }
 
   async list(): Promise<StoredKeyInfo[]> {
-    const rows = await this.db.selectFrom('api_keys').selectAll().orderBy('created_at').execute();
+    const rows = await this.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     return rows.map((r) => ({
       id: r.id,
       userId: r.user_id,

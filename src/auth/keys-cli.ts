@@ -7,7 +7,7 @@ import { KeyStore } from './key-store.ts';
 export async function runKeysCli(config: ConfigSource, argv: string[]): Promise<void> {
   const c = config.current();
   prepareDataDir(c.DATA_DIR);
-  const db = await openDatabase(c.DATA_DIR);
+  const db = await openDatabase({ dataDir: c.DATA_DIR, databaseUrl: c.DATABASE_URL });
   const keys = new KeyStore(db, () => undefined);
   const out = (s: string) => process.stdout.write(`${s}\n`);
   try {

@@ -75,3 +75,17 @@ export const url = (defaultValue?: string) =>
         return z.NEVER;
       }
     });
+
+/** A PostgreSQL connection URL (`postgres://` or `postgresql://`), kept as given. */
+export const postgresUrl = optionalString.refine(
+  (v) => {
+    if (v === undefined) return true;
+    try {
+      const u = new URL(v);
+      return u.protocol === 'postgres:' || u.protocol === 'postgresql:';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a postgres:// or postgresql:// URL' },
+);

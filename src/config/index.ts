@@ -17,6 +17,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose value holds a credential: an error about them never shows the value. */
+const SECRET_VALUED: ReadonlySet<string> = new Set(['DATABASE_URL']);
+
 export type Config = Omit<Env, 'DATA_DIR'> & {
   DATA_DIR: string;
   buckets: BucketConfig[];
@@ -28,7 +31,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
-    const given = env[variable];
+    // A value that carries a password is never echoed, not even when it is malformed.
+    const given = SECRET_VALUED.has(variable) ? undefined : env[variable];
     throw new ConfigError(
       variable,
       `${issue?.message ?? 'invalid value'}${given === undefined ? '' : ` (got ${JSON.stringify(given)})`}`,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, flag, int, optionalString, url } from './env.ts';
+import { duration, flag, int, optionalString, postgresUrl, url } from './env.ts';
 
 /**
  * Every environment variable agentgate reads, keyed by its name. The README's table is
@@ -10,6 +10,8 @@ export const envSchema = z.object({
   PORT: int(8080, 0, 65535),
   HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
+  // Unset: state in DATA_DIR/agentgate.db (SQLite). Its value is never echoed (it holds a password).
+  DATABASE_URL: postgresUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ENV_FILE: optionalString,
   // HTTP timeouts: a slow or silent client cannot hold a connection for ever

@@ -11,6 +11,8 @@ const variableMeaning: { readonly [K in VariableName]?: string } = {
   PORT: 'listen port',
   HOST: 'listen address (0.0.0.0 to expose)',
   DATA_DIR: 'SQLite store, workspaces, agent homes, storage buckets (0700; files in it 0600)',
+  DATABASE_URL:
+    'postgres://user:password@host:5432/db puts all state (runs, events, sessions, keys) in PostgreSQL; unset: SQLite in DATA_DIR',
   LOG_LEVEL: 'pino level (silent … trace); secrets are redacted',
   ENV_FILE:
     'the dotenv file read at start-up and on SIGHUP (default: ./.env when it exists); real environment variables win over it',

@@ -9,6 +9,7 @@ import {
   checkSandbox,
   checkSurfaces,
 } from './checks.ts';
+import { checkDatabase } from './database-check.ts';
 
 export type { CheckResult } from './checks.ts';
 
@@ -42,6 +43,7 @@ export async function runChecks(env: Record<string, string | undefined>): Promis
     chromium,
     await checkModel(c),
     await checkDataDir(c),
+    await checkDatabase(c),
     await checkPort(c),
     ...checkSurfaces(c, chromium),
   );

@@ -7,6 +7,9 @@ import type { RunSpec } from '../engine/spec.ts';
 
 type RunRow = Selectable<RunsTable>;
 
+/** 5 parameters a row: far below either engine's limit per statement. */
+const EVENT_ROWS_PER_INSERT = 1000;
+
 function fromRow(r: RunRow): RunRecord {
   return {
     id: r.id,
@@ -94,33 +97,36 @@ export class RunRepository {
         .set({
           status,
           result: result ? JSON.stringify(result) : null,
-          error: error ?? null,
+          // The agent's text, not the caller's: kept, with NUL (which PostgreSQL's text refuses) replaced.
+          error: error === undefined ? null : error.replaceAll('\u0000', '\uFFFD'),
           finished_at: at,
         })
         .where('id', '=', id)
         .where('status', 'in', ['queued', 'running'])
         .executeTakeFirst();
-      if (res.numUpdatedRows === 0n) return false;
+      if (Number(res.numUpdatedRows) === 0) return false;
       if (events.length > 0) await new RunRepository(trx).appendEvents(id, events);
       return true;
     });
   }
 
   async appendEvents(runId: string, events: StoredEvent[]): Promise<void> {
-    if (events.length === 0) return;
     const now = Date.now();
-    await this.db
-      .insertInto('run_events')
-      .values(
-        events.map((e) => ({
-          run_id: runId,
-          seq: e.seq,
-          type: e.event.type,
-          data: JSON.stringify(e.event),
-          created_at: now,
-        })),
-      )
-      .execute();
+    // Bounded statements: SQLite takes at most 32766 parameters, PostgreSQL 65535.
+    for (let i = 0; i < events.length; i += EVENT_ROWS_PER_INSERT) {
+      await this.db
+        .insertInto('run_events')
+        .values(
+          events.slice(i, i + EVENT_ROWS_PER_INSERT).map((e) => ({
+            run_id: runId,
+            seq: e.seq,
+            type: e.event.type,
+            data: JSON.stringify(e.event),
+            created_at: now,
+          })),
+        )
+        .execute();
+    }
   }
 
   /** Queued and running runs matching the filter, oldest first. */
@@ -183,7 +189,10 @@ export class RunRepository {
     // Not LIKE: `_` is a wildcard there and a valid character in workspace names.
     if (prefix !== undefined) q = q.where(sql<string>`substr(workspace, 1, ${prefix.length})`, '=', prefix);
     const rows = await q
+      // Ties broken explicitly: PostgreSQL, unlike SQLite, returns equal keys in any order.
       .orderBy('finished_at', 'desc')
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
       .limit(filter.limit ?? 1000)
       .execute();
     return rows.map((r) => ({
@@ -224,6 +233,7 @@ export class RunRepository {
       .selectAll()
       .where('status', '=', 'queued')
       .orderBy('created_at')
+      .orderBy('id')
       .execute();
     return rows.map(fromRow);
   }

@@ -96,7 +96,7 @@ export class SessionStore {
   }
 
   async list(owner?: string): Promise<SessionRecord[]> {
-    let q = this.db.selectFrom('sessions').selectAll().orderBy('updated_at', 'desc');
+    let q = this.db.selectFrom('sessions').selectAll().orderBy('updated_at', 'desc').orderBy('id');
     if (owner !== undefined) q = q.where('owner', '=', owner);
     return (await q.execute()).map(fromRow);
   }

@@ -1,26 +1,38 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { forEachBackend } from '../helpers/backends.ts';
 import { makeTempDir } from '../helpers/temp.ts';
 import { call, surfaces } from './client.ts';
 
 const run = promisify(execFile);
 
 /** `agentgate keys …` as an operator runs it, against the data dir the server then uses. */
-async function keysCli(dataDir: string, ...args: string[]): Promise<string> {
+async function keysCli(
+  store: { dataDir: string; databaseUrl: string | undefined },
+  ...args: string[]
+): Promise<string> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'keys', ...args], {
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      DATA_DIR: store.dataDir,
+      ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}),
+      LOG_LEVEL: 'silent',
+    },
   });
   return stdout.trim();
 }
 
-describe('claude-code-api: keys managed with the CLI', () => {
+// The CLI and the server share the store: the data dir's SQLite file, or DATABASE_URL.
+forEachBackend('claude-code-api: keys managed with the CLI', (backend) => {
   let temp: Awaited<ReturnType<typeof makeTempDir>>;
+  let store: { dataDir: string; databaseUrl: string | undefined };
   let t: TestApp | undefined;
   before(async () => {
     temp = await makeTempDir();
+    store = { dataDir: temp.dir, databaseUrl: await backend.databaseUrl() };
   });
   after(async () => {
     await t?.close();
@@ -28,10 +40,10 @@ describe('claude-code-api: keys managed with the CLI', () => {
   });
 
   it('create / list / revoke; a created key works on /run, an admin key sees all sessions', async () => {
-    const userKey = await keysCli(temp.dir, 'create', '--user', 'carol');
-    const adminKey = await keysCli(temp.dir, 'create', '--user', 'root', '--admin');
+    const userKey = await keysCli(store, 'create', '--user', 'carol');
+    const adminKey = await keysCli(store, 'create', '--user', 'root', '--admin');
     assert.match(userKey, /^agk_/);
-    const listed = (await keysCli(temp.dir, 'list')).split('\n').map((l) => l.split('\t'));
+    const listed = (await keysCli(store, 'list')).split('\n').map((l) => l.split('\t'));
     assert.deepEqual(
       listed.map((cols) => [cols[1], cols[2], cols[4]]),
       [
@@ -41,7 +53,12 @@ describe('claude-code-api: keys managed with the CLI', () => {
     );
     assert.ok(!listed.flat().includes(userKey), 'list must never print a key');
 
-    t = await startTestApp({ surfaces, env: { API_KEYS: 'dave:sk-dave' }, dataDir: temp.dir });
+    t = await startTestApp({
+      surfaces,
+      env: { API_KEYS: 'dave:sk-dave' },
+      dataDir: temp.dir,
+      databaseUrl: store.databaseUrl,
+    });
     const r = await call(t.url, 'POST', '/run', {
       key: userKey,
       body: { prompt: 'hi from carol', sessionId: 'c1' },
@@ -68,8 +85,8 @@ describe('claude-code-api: keys managed with the CLI', () => {
     );
 
     const carolId = listed[0]?.[0] ?? '';
-    assert.equal(await keysCli(temp.dir, 'revoke', carolId), `revoked ${carolId}`);
+    assert.equal(await keysCli(store, 'revoke', carolId), `revoked ${carolId}`);
     assert.equal((await call(t.url, 'GET', '/status', { key: userKey })).status, 401);
-    assert.match(await keysCli(temp.dir, 'list'), /carol\tuser\t[^\t]+\trevoked/);
+    assert.match(await keysCli(store, 'list'), /carol\tuser\t[^\t]+\trevoked/);
   });
 });

@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { signHmacToken, userIdForName } from '../../src/auth/hmac-token.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { forEachBackend } from '../helpers/backends.ts';
 import { call, surfaces } from './client.ts';
 
 const SECRET = 'test-nextauth-secret';
 
 /** The seed's curls, one by one, plus its auth rules, against one app. */
-describe('claude-code-api: the seed examples', () => {
+// On SQLite and on PostgreSQL: the seed's answers do not depend on the store.
+forEachBackend('claude-code-api: the seed examples', (backend) => {
   let t: TestApp;
   before(async () => {
     t = await startTestApp({
       surfaces,
+      databaseUrl: await backend.databaseUrl(),
       env: { API_KEYS: 'sk-my-secret-key,myapp:sk-key1,bot:sk-key2', NEXTAUTH_SECRET: SECRET },
     });
   });

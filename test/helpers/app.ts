@@ -24,7 +24,7 @@ export interface TestApp {
 }
 
 /**
- * Builds the real app (real SQLite file in a temp dir, the real Claude Code binary talking
+ * Builds the real app (real SQLite file in a temp dir, or the PostgreSQL database `databaseUrl` names, the real Claude Code binary talking
  * to a fake model on port 0, real HTTP on port 0) with the given surfaces and environment.
  * Nothing is mocked: tests pass parts in.
  */
@@ -32,6 +32,11 @@ export async function startTestApp(opts: {
   surfaces: readonly Surface[];
   env?: Record<string, string | undefined>;
   dataDir?: string;
+  /**
+   * DATABASE_URL: state in that PostgreSQL database (see test/helpers/backends.ts); unset,
+   * the SQLite file in the data dir.
+   */
+  databaseUrl?: string | undefined;
   /** Which addresses agents' egress treats as public (a local stand-in for a public site). */
   agentNetGuard?: NetGuard;
   /** BrowserService test options (e.g. the address rule). */
@@ -45,6 +50,7 @@ export async function startTestApp(opts: {
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     POOL_SIZE: '0',
+    ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };
   const config = ConfigSource.fromValues(env);

@@ -76,14 +76,14 @@ export async function startRedis(): Promise<TestRedis> {
   }
 }
 
-/** The engine backends a suite runs on: one suite, two backends. */
-export interface Backend {
+/** The engine backends a suite runs on: one suite, two engines. */
+export interface EngineBackend {
   name: 'embedded' | 'cluster';
   /** The suite's `skip` option: the cluster needs redis-server. */
   skip: string | false;
 }
 
-export const backends: Backend[] = [
+export const engineBackends: EngineBackend[] = [
   { name: 'embedded', skip: false },
   { name: 'cluster', skip: skipWithout('redis') },
 ];
@@ -92,12 +92,12 @@ let shared: Promise<TestRedis> | undefined;
 let nextDb = 0;
 
 /**
- * The environment that puts a test app on `backend`. Cluster apps share one Redis per test
+ * The environment that puts a test app on `engine`. Cluster apps share one Redis per test
  * file, each in a database of its own (redis://…/<n>), so two apps never take each other's
  * runs; a short lease keeps the lost-node cases quick. Stop it with `stopTestRedis` in `after`.
  */
-export async function backendEnv(backend: Backend): Promise<Record<string, string>> {
-  if (backend.name === 'embedded') return {};
+export async function engineEnv(engine: EngineBackend): Promise<Record<string, string>> {
+  if (engine.name === 'embedded') return {};
   shared ??= startRedis();
   const redis = await shared;
   nextDb = (nextDb + 1) % 16;

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { sandboxUnavailableReason } from '../../src/process/sandbox.ts';
+import { postgresBinDir, postgresRunAs } from './postgres.ts';
 
 /**
  * The programs some suites need that `npm install` cannot bring: Debian packages. A suite
@@ -9,7 +10,7 @@ import { sandboxUnavailableReason } from '../../src/process/sandbox.ts';
  * run's last line then lists every such skip), and under AGENTGATE_TEST_REQUIRE_ALL=1 (CI)
  * the file fails instead, so CI proves every suite ran.
  */
-export type SystemPart = 'bubblewrap' | 'chromium' | 'boto3' | 'awscli' | 'redis';
+export type SystemPart = 'bubblewrap' | 'chromium' | 'boto3' | 'awscli' | 'postgresql' | 'redis';
 
 /** The Redis server the cluster tests start (REDIS_SERVER_PATH to use another). */
 export const REDIS_SERVER = process.env.REDIS_SERVER_PATH || '/usr/bin/redis-server';
@@ -22,6 +23,7 @@ export const INSTALL: Record<SystemPart, string> = {
   chromium: 'apt-get install -y chromium',
   boto3: 'apt-get install -y python3-boto3',
   awscli: 'apt-get install -y awscli',
+  postgresql: 'apt-get install -y postgresql',
   redis: 'apt-get install -y redis-server',
 };
 
@@ -62,6 +64,14 @@ function missingReason(part: SystemPart): string | undefined {
       return works('aws', ['--version']) ? undefined : 'aws not found on PATH';
     case 'redis':
       return works(REDIS_SERVER, ['--version']) ? undefined : `no redis-server at ${REDIS_SERVER}`;
+    case 'postgresql': {
+      const bin = postgresBinDir();
+      if (!bin) return 'no initdb and postgres under /usr/lib/postgresql/<version>/bin';
+      // As root the test server runs as the package's `postgres` user (PostgreSQL refuses root).
+      if (process.getuid?.() === 0 && !postgresRunAs())
+        return 'running as root and there is no `postgres` user';
+      return works(`${bin}/postgres`, ['--version']) ? undefined : `${bin}/postgres does not run`;
+    }
   }
 }
 

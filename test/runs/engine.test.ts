@@ -6,8 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import type { RunSpec } from '../../src/engine/spec.ts';
 import { AppError } from '../../src/errors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { type Backend, forEachBackend } from '../helpers/backends.ts';
 import { agentProcessesUnder, waitForNoAgentProcesses } from '../helpers/processes.ts';
-import { type Backend, backendEnv, backends, stopTestRedis } from '../helpers/redis.ts';
+import { type EngineBackend, engineBackends, engineEnv, stopTestRedis } from '../helpers/redis.ts';
 import { eventsOf } from '../helpers/runs.ts';
 import { skipWithout } from '../helpers/system-parts.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -20,24 +21,26 @@ const spec = (over: Partial<RunSpec>): RunSpec => ({
   ...over,
 });
 
-// One suite, two backends: the embedded engine, and the cluster engine on a real Redis.
+// One suite, every backend: the embedded engine on SQLite and on a real PostgreSQL server, and
+// the cluster engine (BullMQ, Redis Streams on a real redis-server) on PostgreSQL, as deployed.
 after(stopTestRedis);
-for (const backend of backends) engineSuites(backend);
+forEachBackend('RunEngine', (backend) => {
+  for (const engine of engineBackends) {
+    if (engine.name === 'cluster' && backend.name !== 'postgres') continue;
+    engineSuites(engine, backend);
+  }
+});
 
-function engineSuites(backend: Backend): void {
-  describe(`RunEngine (${backend.name}) with the real Claude Code binary and the fake model`, {
-    skip: backend.skip,
+function engineSuites(engine: EngineBackend, backend: Backend): void {
+  describe(`RunEngine (${engine.name}) with the real Claude Code binary and the fake model`, {
+    skip: engine.skip,
   }, () => {
     let t: TestApp;
     before(async () => {
       t = await startTestApp({
         surfaces: [],
-        env: {
-          POOL_SIZE: '1',
-          MAX_CONCURRENT_RUNS: '2',
-          MAX_QUEUED_RUNS: '2',
-          ...(await backendEnv(backend)),
-        },
+        databaseUrl: await backend.databaseUrl(),
+        env: { POOL_SIZE: '1', MAX_CONCURRENT_RUNS: '2', MAX_QUEUED_RUNS: '2', ...(await engineEnv(engine)) },
       });
     });
     after(async () => t.close());
@@ -183,11 +186,15 @@ function engineSuites(backend: Backend): void {
     });
   });
 
-  describe(`RunEngine (${backend.name}) stops leave no process`, { skip: backend.skip }, () => {
+  describe(`RunEngine (${engine.name}) stops leave no process`, { skip: engine.skip }, () => {
     // Its own app without a warm pool: once its runs are stopped, no agent process may remain.
     let t: TestApp;
     before(async () => {
-      t = await startTestApp({ surfaces: [], env: { POOL_SIZE: '0', ...(await backendEnv(backend)) } });
+      t = await startTestApp({
+        surfaces: [],
+        databaseUrl: await backend.databaseUrl(),
+        env: { POOL_SIZE: '0', ...(await engineEnv(engine)) },
+      });
     });
     after(async () => t.close());
 
@@ -225,11 +232,12 @@ function engineSuites(backend: Backend): void {
     });
   });
 
-  describe(`RunEngine (${backend.name}) limits`, { skip: backend.skip }, () => {
+  describe(`RunEngine (${engine.name}) limits`, { skip: engine.skip }, () => {
     test('a full queue refuses with queue_full and a retry-after', async () => {
       const t = await startTestApp({
         surfaces: [],
-        env: { MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '1', ...(await backendEnv(backend)) },
+        databaseUrl: await backend.databaseUrl(),
+        env: { MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '1', ...(await engineEnv(engine)) },
       });
       try {
         const running = await t.deps.engine.submit(
@@ -256,8 +264,9 @@ function engineSuites(backend: Backend): void {
     });
 
     test('after a crash, running runs become failed and queued runs run again', async () => {
-      const env = { MAX_CONCURRENT_RUNS: '1', ...(await backendEnv(backend)) };
-      const first = await startTestApp({ surfaces: [], env });
+      const databaseUrl = await backend.databaseUrl();
+      const env = { MAX_CONCURRENT_RUNS: '1', ...(await engineEnv(engine)) };
+      const first = await startTestApp({ surfaces: [], databaseUrl, env });
       const dataDir = first.dataDir;
       // Simulate a crash: rows as a killed server leaves them.
       const repo = (await import('../../src/runs/repository.ts')).RunRepository;
@@ -284,12 +293,12 @@ function engineSuites(backend: Backend): void {
       await first.deps.db.destroy();
       await first.fake.close();
 
-      const second = await startTestApp({ surfaces: [], dataDir, env });
+      const second = await startTestApp({ surfaces: [], dataDir, databaseUrl, env });
       try {
         const running = await second.deps.engine.get('crashed-running');
         assert.equal(running?.status, 'failed');
         // Embedded: the one server restarted; cluster: no node holds the run's lease.
-        assert.match(running?.error ?? '', backend.name === 'embedded' ? /interrupted/ : /node_lost/);
+        assert.match(running?.error ?? '', engine.name === 'embedded' ? /interrupted/ : /node_lost/);
         let queued = await second.deps.engine.get('crashed-queued');
         for (let i = 0; i < 100 && queued?.status !== 'succeeded'; i++) {
           await new Promise((res) => setTimeout(res, 100));
