@@ -171,7 +171,9 @@ describe('cluster: three nodes sharing DATA_DIR, PostgreSQL and Redis', {
       live.map((_, i) => i + 1),
       'every event, numbered 1..n, reached the follower',
     );
-    assert.ok(live.filter((e) => e.event.type === 'text_delta').length >= 40, 'tokens streamed across nodes');
+    const streamed = live.flatMap((e) => (e.event.type === 'text_delta' ? [e.event.text] : [])).join('');
+    assert.equal(streamed, rec.result?.text, 'the answer streamed token by token across nodes');
+    assert.match(streamed, /^word1 word2 .* word40$/);
     assert.deepEqual(live.at(-1)?.event, { type: 'status', status: 'succeeded' });
     // Resuming (Last-Event-ID) after seq 7 yields exactly the rest, live or stored.
     assert.deepEqual(await eventsOf(client, id, 7), live.slice(7));
