@@ -337,9 +337,9 @@ export class ClusterRunEngine implements ServerEngine {
     this.#local.set(id, local);
     let isStarted = false;
     try {
-      const outcome = await this.#coordinator.start(id, this.opts.nodeId, this.opts.leaseMs);
-      if (outcome === 'gone') return;
-      if (outcome === 'ws_locked') {
+      const started = await this.#coordinator.start(id, this.opts.nodeId, this.opts.leaseMs);
+      if (started === 'gone') return;
+      if (started === 'ws_locked') {
         // A lost node's run still holds the workspace until its lease expires.
         await job.moveToDelayed(Date.now() + Math.max(100, Math.floor(this.opts.leaseMs / 4)), token);
         throw new DelayedError();
@@ -358,12 +358,22 @@ export class ClusterRunEngine implements ServerEngine {
       // Settled meanwhile (cancelled as it was taken): nothing to run.
       if (!(await this.opts.repository.markRunning(id, run.startedAt ?? Date.now(), this.opts.nodeId)))
         return;
-      this.#log.open(id, await this.#log.lastSeq(id));
-      const outcome2 = await executeRun(this.#parts, run, local.abort);
-      const record = await settleRun(this.#parts, run, outcome2.status, outcome2.result, outcome2.error);
-      if (record) {
-        this.#totals.processed += 1;
-        if (record.status !== 'succeeded') this.#totals.errors += 1;
+      try {
+        this.#log.open(id, await this.#log.lastSeq(id));
+        const outcome = await executeRun(this.#parts, run, local.abort);
+        const record = await settleRun(this.#parts, run, outcome.status, outcome.result, outcome.error);
+        if (record) {
+          this.#totals.processed += 1;
+          if (record.status !== 'succeeded') this.#totals.errors += 1;
+        }
+      } catch (err) {
+        // The store or Redis failed under the run: it must not stay `running` with no lease.
+        this.opts.logger.error({ err, runId: id }, 'run failed');
+        this.#log.detach(id);
+        await this.#settleElsewhere(id, 'failed', {
+          code: 'internal',
+          message: 'The run failed unexpectedly',
+        }).catch(() => undefined);
       }
     } finally {
       this.#local.delete(id);
