@@ -157,7 +157,7 @@ describe('cluster: three nodes sharing DATA_DIR, PostgreSQL and Redis', {
 
   test('a client elsewhere follows a run live and resumes after any seq', async () => {
     const answer = claudeboxRun('b', {
-      prompt: '[[words:40]] [[sleep:1000]] [[words:5]]',
+      prompt: '[[sleep:1500]] [[words:40]]',
       workspace: 'followed',
     });
     const id = await activeRunOf('followed');

@@ -173,7 +173,10 @@ export class ClusterRunEngine implements ServerEngine {
       await this.#coordinator.forget(id).then((next) => this.#enqueue(next));
       throw err;
     }
-    if (promotion) await this.#enqueue(promotion);
+    // Stored and reserved: should the queue refuse it now, the sweep queues it later (`promote`).
+    await this.#enqueue(promotion).catch((err: unknown) =>
+      this.opts.logger.error({ err, runId: id }, 'could not queue a run; the sweep will'),
+    );
     const { signal } = opts;
     if (signal) {
       const onAbort = () => void this.cancel(id).catch(() => undefined);
