@@ -112,9 +112,14 @@ end
 return {'ok', state, prio}
 `;
 
-/** ARGV: P, id — a reserved run that could not be stored is taken back. */
+/**
+ * ARGV: P, id, announce(0|1) — drops a run (settled, or reserved and never stored); with
+ * announce, tells every node's waiters it settled (its record is already stored).
+ */
 const FORGET = `${PRELUDE}
-return forget(ARGV[2])
+local r = forget(ARGV[2])
+if ARGV[3] == '1' then redis.call('PUBLISH', P .. 'finished', ARGV[2]) end
+return r
 `;
 
 /** ARGV: P, id, node, leaseMs — a worker took the run's job: it starts here unless it is gone. */
@@ -340,12 +345,16 @@ export class Coordinator {
     return a === 'queued' ? { id, priority: clampPriority(Number(b)) } : undefined;
   }
 
-  /** Drops a run from the bookkeeping; returns the next run of its workspace to queue. */
-  async forget(id: string): Promise<Promotion | undefined> {
-    const [nextId, priority] = (await scripts.forget.run(this.redis, [this.prefix, id])) as [
-      string?,
-      number?,
-    ];
+  /**
+   * Drops a run from the bookkeeping; returns the next run of its workspace to queue. With
+   * `announce` (its record is stored settled), every node's waiters wake in the same step.
+   */
+  async forget(id: string, announce = false): Promise<Promotion | undefined> {
+    const [nextId, priority] = (await scripts.forget.run(this.redis, [
+      this.prefix,
+      id,
+      announce ? 1 : 0,
+    ])) as [string?, number?];
     return promotionOf(nextId, priority);
   }
 

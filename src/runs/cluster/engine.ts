@@ -348,7 +348,6 @@ export class ClusterRunEngine implements ServerEngine {
         throw new DelayedError();
       }
       isStarted = true;
-      void this.#refreshCounts();
       const rec = await this.opts.repository.get(id);
       if (!rec) return; // its submitter died before storing it
       const run: SettlingRun = {
@@ -381,15 +380,14 @@ export class ClusterRunEngine implements ServerEngine {
     } finally {
       this.#local.delete(id);
       if (isStarted) {
-        const next = await this.#coordinator.forget(id).catch((err: unknown) => {
+        // Settled in the store by now: released and announced in one step.
+        const next = await this.#coordinator.forget(id, true).catch((err: unknown) => {
           this.opts.logger.error({ err, runId: id }, 'could not release a run in redis');
           return undefined;
         });
-        await this.#coordinator.announceSettled(id).catch(() => undefined);
         await this.#enqueue(next).catch((err: unknown) =>
           this.opts.logger.error({ err, runId: next?.id }, 'could not queue the next run of a workspace'),
         );
-        void this.#refreshCounts();
       }
     }
   }

@@ -111,9 +111,10 @@ export class StreamEventLog implements EventLog {
     const log = this.#open.get(runId);
     if (!log) return;
     this.#open.delete(runId);
-    await log.lastWrite;
-    await this.#write(runId, log.heldBack);
-    await this.redis.expire(this.#key(runId), this.opts.streamTtlS).catch(() => undefined);
+    // In order on one connection: the final status lands after every earlier event.
+    const writing = this.#write(runId, log.heldBack);
+    const expiring = this.redis.expire(this.#key(runId), this.opts.streamTtlS).catch(() => undefined);
+    await Promise.all([writing, expiring]);
   }
 
   async *read(runId: string, afterSeq: number): AsyncGenerator<StoredEvent> {
