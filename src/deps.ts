@@ -15,6 +15,7 @@ import { defaultNetGuard, type NetGuard } from './browser/net-guard.ts';
 import { BrowserService, type BrowserServiceOptions } from './browser/service.ts';
 import { agentPassThroughEnv, type Config, ConfigError, type ConfigSource } from './config/index.ts';
 import { prepareDataDir } from './data-dir.ts';
+import { databaseKindOf } from './db/dialect.ts';
 import { type Db, openDatabase } from './db/open.ts';
 import { AgentEgress } from './egress/agent-egress.ts';
 import { AgentGateway } from './egress/agent-gateway.ts';
@@ -163,6 +164,7 @@ export async function createDeps(
     oauth,
     browser,
     storage,
+    database: databaseKindOf(c.DATABASE_URL),
   };
 }
 

@@ -33,7 +33,14 @@ export async function serve(config: ConfigSource): Promise<void> {
   const app = await buildApp(deps, allSurfaces);
   await app.listen({ port: c.PORT, host: c.HOST });
   const { port } = app.server.address() as AddressInfo;
-  logger.info({ url: `http://${c.HOST}:${port}`, model: deps.modelAuth.method() }, 'agentgate listening');
+  logger.info(
+    {
+      url: `http://${c.HOST}:${port}`,
+      model: deps.modelAuth.method(),
+      database: deps.database,
+    },
+    'agentgate listening',
+  );
 
   let isStopping = false;
   const stop = async (signal: string) => {

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { dialectOf, timestampType } from './dialect.ts';
 import { migrations } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { WideIntegers } from './wide-integers.ts';
 
 /**
  * Any lock id, as long as every node uses the same one: the advisory lock serialises the
@@ -17,7 +18,8 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
     // then finds the migrations recorded and applies none.
     await db.transaction().execute(async (trx) => {
       await sql`select pg_advisory_xact_lock(${sql.lit(MIGRATION_LOCK_ID)})`.execute(trx);
-      await applyPending(trx);
+      // Migrations written in parallel may say `integer` for epoch ms: 64-bit here as on SQLite.
+      await applyPending(trx.withPlugin(new WideIntegers()));
     });
     return;
   }

@@ -57,6 +57,8 @@ export function openPostgres(databaseUrl: string, onIdleError: (message: string)
     types,
     // A server that does not answer must not hang start-up or a request for ever.
     connectionTimeoutMillis: 10_000,
+    // Pooled connections cross firewalls and load balancers that drop silent TCP flows.
+    keepAlive: true,
     application_name: 'agentgate',
   });
   pool.on('error', (err) => onIdleError(redactDatabaseError(err, databaseUrl)));

@@ -7,7 +7,7 @@ import type { CheckResult } from './checks.ts';
 
 /**
  * Which store holds the state, and for PostgreSQL whether it answers: `sqlite` (the file in
- * DATA_DIR, checked by the data dir line) or `postgres` with user, host and database, never
+ * DATA_DIR, checked by the data dir line) or `postgres://user@host:port/db`, never
  * the password, in its detail and in any error.
  */
 export async function checkDatabase(c: Config, timeoutMs = 10_000): Promise<CheckResult> {
@@ -21,13 +21,15 @@ export async function checkDatabase(c: Config, timeoutMs = 10_000): Promise<Chec
   client.on('error', () => {}); // a dropped connection after the check has nothing to report
   try {
     await client.connect();
-    const res = await client.query<{ version: string }>('show server_version');
-    return { name, status: 'ok', detail: `postgres (${shown}), server ${res.rows[0]?.version ?? '?'}` };
+    const res = await client.query<{ version: string }>(
+      "select current_setting('server_version') as version",
+    );
+    return { name, status: 'ok', detail: `${shown}, server ${res.rows[0]?.version ?? '?'}` };
   } catch (err) {
     return {
       name,
       status: 'fail',
-      detail: `postgres (${shown}): ${redactDatabaseError(err, url)}`,
+      detail: `${shown}: ${redactDatabaseError(err, url)}`,
       fix: 'check DATABASE_URL (user, password, host, database) and that the server accepts this host',
     };
   } finally {

@@ -42,6 +42,8 @@ export interface AppDeps {
   browser: BrowserService;
   /** The object store behind /storage. */
   storage: Pick<StorageService, 'store' | 'uploads'>;
+  /** Which store holds the state, as opened at start-up: `sqlite` (DATA_DIR) or `postgres` (DATABASE_URL). */
+  database: 'sqlite' | 'postgres';
 }
 
 /** Each surface is one Fastify plugin that registers its own routes. */

@@ -139,7 +139,7 @@ export class RunRepository {
     if (filter.workspace !== undefined) q = q.where('workspace', '=', filter.workspace);
     const prefix = filter.workspacePrefix;
     if (prefix !== undefined) q = q.where(sql<string>`substr(workspace, 1, ${prefix.length})`, '=', prefix);
-    const rows = await q.orderBy('created_at').execute();
+    const rows = await q.orderBy('created_at').orderBy('id').execute();
     return rows.map((r) => ({
       id: r.id,
       owner: r.owner,
@@ -158,6 +158,7 @@ export class RunRepository {
       .selectAll()
       .where('status', '=', status)
       .orderBy('created_at')
+      .orderBy('id')
       .execute();
     return rows.map(fromRow);
   }

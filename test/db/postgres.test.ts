@@ -3,8 +3,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { ConfigError, parseConfig } from '../../src/config/index.ts';
 import { openDatabase } from '../../src/db/open.ts';
+import { checkDatabase } from '../../src/doctor/database-check.ts';
 import type { CheckResult } from '../../src/doctor/index.ts';
 import { healthSurface } from '../../src/surfaces/health/index.ts';
 import { startTestApp } from '../helpers/app.ts';
@@ -66,13 +68,51 @@ describe('PostgreSQL store', { skip: skipWithout('postgresql'), timeout: 300_000
     }
   });
 
-  test('millisecond timestamps are bigint columns (integer would overflow)', async () => {
+  test('connections the server drops are reported password-free and replaced, the process lives on', async () => {
+    const url = await server.createDatabase();
+    const heard: string[] = [];
+    const db = await openDatabase({ dataDir: temp.dir, databaseUrl: url, onError: (m) => heard.push(m) });
+    try {
+      // Park a few idle connections in the pool, then have the server end them (as a restart does).
+      await Promise.all(Array.from({ length: 3 }, () => sql`select pg_sleep(0.05)`.execute(db)));
+      const admin = new pg.Client({ connectionString: server.adminUrl });
+      await admin.connect();
+      let ended = 0;
+      try {
+        ended =
+          (
+            await admin.query(
+              "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'agentgate' and datname = $1",
+              [new URL(url).pathname.slice(1)],
+            )
+          ).rowCount ?? 0;
+      } finally {
+        await admin.end();
+      }
+      assert.ok(ended > 0, 'the pool held idle connections');
+      // Each idle connection hears its end on its own: wait for all, so none is handed out dead.
+      for (let i = 0; i < 200 && heard.length < ended; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(heard.length, ended, 'the pool reported every dropped connection');
+      assert.ok(
+        heard.every((m) => !m.includes(server.password)),
+        heard.join('\n'),
+      );
+      const { rows } = await sql<{ one: number }>`select 1 as one`.execute(db);
+      assert.equal(rows[0]?.one, 1, 'a new connection serves the next query');
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  test('millisecond timestamps, and every integer a migration declares, are bigint columns', async () => {
     const db = await openDatabase({ dataDir: temp.dir, databaseUrl: await server.createDatabase() });
     try {
       const { rows } = await sql<{ table_name: string; column_name: string; data_type: string }>`
         select table_name, column_name, data_type from information_schema.columns
-        where table_schema = current_schema() and column_name like '%\\_at' escape '\\'`.execute(db);
-      assert.ok(rows.length >= 10, JSON.stringify(rows));
+        where table_schema = current_schema() and data_type in ('integer', 'bigint', 'smallint')`.execute(db);
+      const names = rows.map((r) => `${r.table_name}.${r.column_name}`);
+      for (const col of ['runs.created_at', 'migrations.applied_at', 'run_events.seq', 'api_keys.is_admin'])
+        assert.ok(names.includes(col), `${col} in ${names}`);
       for (const r of rows) assert.equal(r.data_type, 'bigint', `${r.table_name}.${r.column_name}`);
     } finally {
       await db.destroy();
@@ -127,20 +167,27 @@ describe('PostgreSQL store', { skip: skipWithout('postgresql'), timeout: 300_000
   test('doctor names the database and, with a wrong password, fails without showing it', async () => {
     const good = await server.createDatabase();
     const bad = wrongPasswordUrl(good, 'Doctor-secret-19cc');
-    const env = { DATA_DIR: join(temp.dir, 'doctor'), AGENT_SANDBOX: 'none', PORT: '0' };
-    const ok = await agentgate(['doctor', '--json'], { ...env, DATABASE_URL: good });
-    const okLine = (JSON.parse(ok.output) as CheckResult[]).find((r) => r.name === 'database');
-    assert.equal(okLine?.status, 'ok', ok.output);
-    assert.match(okLine?.detail ?? '', /^postgres \(/);
-    assert.ok(!ok.output.includes(server.password), 'the password leaked');
-    const failed = await agentgate(['doctor', '--json'], { ...env, DATABASE_URL: bad });
+    const dataDir = join(temp.dir, 'doctor');
+    const ok = await checkDatabase(parseConfig({ DATA_DIR: dataDir, DATABASE_URL: good }));
+    assert.equal(ok.status, 'ok', ok.detail);
+    assert.match(ok.detail, /^postgres:\/\/agentgate@127\.0\.0\.1:\d+\/\w+, server \d+/);
+    assert.ok(!ok.detail.includes(server.password), 'the password leaked');
+    const sqlite = await checkDatabase(parseConfig({ DATA_DIR: dataDir }));
+    assert.match(sqlite.detail, /^sqlite \(/);
+    // The whole command, as an operator runs it: the failing line, the exit code, no password.
+    const failed = await agentgate(['doctor', '--json'], {
+      DATA_DIR: dataDir,
+      AGENT_SANDBOX: 'none',
+      PORT: '0',
+      ANTHROPIC_API_KEY: 'sk-unused',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:1', // refused at once: the model line fails fast
+      DATABASE_URL: bad,
+    });
     const failLine = (JSON.parse(failed.output) as CheckResult[]).find((r) => r.name === 'database');
     assert.equal(failLine?.status, 'fail', failed.output);
+    assert.match(failLine?.detail ?? '', /password authentication failed/);
     assert.equal(failed.code, 1);
     assert.ok(!failed.output.includes('Doctor-secret-19cc'), 'the password leaked');
-    const sqlite = await agentgate(['doctor', '--json'], env);
-    const sqliteLine = (JSON.parse(sqlite.output) as CheckResult[]).find((r) => r.name === 'database');
-    assert.match(sqliteLine?.detail ?? '', /^sqlite \(/);
   });
 
   test('/health names the database kind, and nothing of its URL', async () => {

@@ -106,35 +106,39 @@ export async function startPostgres(): Promise<TestPostgres> {
     throw new Error(`initdb failed (${init.status}): ${init.stderr}`);
   }
 
+  // A test process killed by a signal runs no exit handler: the kernel then kills the server
+  // (setpriv's parent-death signal, set after the switch to the server's user so it holds).
+  const withParentDeath = existsSync('/usr/bin/setpriv')
+    ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--']
+    : [];
   let lastError = '';
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const log: string[] = [];
-    const child = spawn(
+    const [command = '', ...args] = [
+      ...withParentDeath,
       join(bin, 'postgres'),
-      [
-        '-D',
-        dataDir,
-        '-p',
-        String(port),
-        '-k',
-        temp.dir,
-        '-c',
-        'listen_addresses=127.0.0.1',
-        // A test server: nothing it holds must survive a crash, so nothing waits on the disk.
-        '-c',
-        'fsync=off',
-        '-c',
-        'synchronous_commit=off',
-        '-c',
-        'full_page_writes=off',
-        '-c',
-        'max_connections=200',
-        '-c',
-        'shared_buffers=32MB',
-      ],
-      { ...asUser, env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-k',
+      temp.dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      // A test server: nothing it holds must survive a crash, so nothing waits on the disk.
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'shared_buffers=32MB',
+    ];
+    const child = spawn(command, args, { ...asUser, env, stdio: ['ignore', 'ignore', 'pipe'] });
     running.add(child);
     child.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

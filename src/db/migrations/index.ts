@@ -10,10 +10,12 @@ import * as m007 from './007_cluster.ts';
  * portably:
  * - Build DDL with `db.schema` (not raw SQL) and pick types with the helpers of
  *   `../dialect.ts`: `timestampType(db)` for epoch milliseconds, and `bigIntegerType(db)`
- *   for anything that may pass 2^31 (byte sizes, token counts, counters); plain `'integer'`
- *   is 32-bit on PostgreSQL. `'text'` for strings and for JSON (stored as text, parsed by
+ *   for anything that may pass 2^31 (byte sizes, token counts, counters): plain `'integer'`
+ *   is 32-bit on PostgreSQL (the runner widens it, see below, but say what you mean). `'text'` for strings and for JSON (stored as text, parsed by
  *   the code); `'integer'` 0/1 for booleans (read as `=== 1`). No `'datetime'`, `'blob'`,
- *   `'boolean'` or `'json'`: they differ between the two.
+ *   `'boolean'` or `'json'`: they differ between the two. (As a safety net, the runner
+ *   turns the schema builder's `'integer'` into `bigint` on PostgreSQL, so every integer
+ *   column is 64-bit on both; raw `sql` DDL gets no such help.)
  * - When a step truly differs, branch on `dialectOf(db)` (`'sqlite' | 'postgres'`).
  * - No SQLite-only statements (PRAGMA, `insert or ignore`, `autoincrement`) and no
  *   PostgreSQL-only ones (`serial`, `create extension`) outside such a branch.

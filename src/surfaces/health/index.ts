@@ -17,7 +17,7 @@ export function engineHealth(deps: AppDeps) {
     // Which confinement agents run under: `bwrap`, or `none` (see sandboxNote).
     sandbox: sandbox.name,
     // Which store holds the state: `sqlite` (DATA_DIR) or `postgres` (DATABASE_URL, never shown).
-    database: deps.config.current().DATABASE_URL === undefined ? 'sqlite' : 'postgres',
+    database: deps.database,
     ...(sandbox.reason ? { sandboxNote: sandboxNote(sandbox) } : {}),
     pool,
     // The original's queue fields (`length`, `maxSize`) beside agentgate's own.
