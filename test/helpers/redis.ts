@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { REDIS_SERVER, skipWithout } from './system-parts.ts';
 import { makeTempDir } from './temp.ts';
@@ -29,11 +30,28 @@ export async function startRedis(): Promise<TestRedis> {
   const temp = await makeTempDir('agentgate-redis-');
   for (let attempt = 0; ; attempt += 1) {
     const port = await freePort();
-    const child = spawn(
+    // A test process killed by a signal runs no `after`: the kernel then kills the server too
+    // (setpriv's parent-death signal).
+    const withParentDeath = existsSync('/usr/bin/setpriv')
+      ? ['/usr/bin/setpriv', '--pdeathsig', 'KILL', '--']
+      : [];
+    const [command = REDIS_SERVER, ...args] = [
+      ...withParentDeath,
       REDIS_SERVER,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', temp.dir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+      ...[
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        temp.dir,
+      ],
+    ];
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout?.on('data', (d) => {
       out += d;
