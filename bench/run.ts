@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { benchCluster } from './cluster.ts';
 import { benchFiles } from './files.ts';
 import { benchRunHttpOverhead } from './http-overhead.ts';
 import { benchPaced } from './paced.ts';
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<Record<string, number>>> = {
   http_overhead: benchRunHttpOverhead,
   files: benchFiles,
   storage: benchStorage,
+  cluster: benchCluster,
 };
 
 async function main(): Promise<void> {

@@ -9,8 +9,9 @@ set -euo pipefail
 # tini: PID 1 in the image, reaps what agents leave · git, ca-certificates: what agents expect.
 runtime=(bubblewrap socat chromium fonts-liberation fonts-noto-color-emoji tini git ca-certificates)
 # python3-boto3 + awscli: the storage tests drive the seed's boto3 snippet and the aws CLI ·
-# postgresql: the DATABASE_URL tests start throwaway servers from its binaries (initdb, postgres).
-test_tools=(python3-boto3 awscli postgresql)
+# postgresql: the DATABASE_URL tests start throwaway servers from its binaries (initdb, postgres) ·
+# redis-server: the cluster engine's tests start their own Redis (the cluster's queue and events).
+test_tools=(python3-boto3 awscli postgresql redis-server)
 
 packages=("${runtime[@]}")
 case "${1:-}" in

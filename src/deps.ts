@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ClaudeBackend } from './agents/claude/backend.ts';
@@ -23,7 +25,8 @@ import { isProxiedCaller } from './http/caller-context.ts';
 import type { AppDeps } from './http/surface.ts';
 import { ServerMetrics } from './metrics/server-metrics.ts';
 import { applySeccompPath, type SandboxPolicy, sandboxUnavailableReason } from './process/sandbox.ts';
-import { EmbeddedRunEngine } from './runs/engine.ts';
+import { ClusterRunEngine } from './runs/cluster/engine.ts';
+import { EmbeddedRunEngine, type ServerEngine } from './runs/engine.ts';
 import { RunRepository } from './runs/repository.ts';
 import { SessionStore } from './sessions/store.ts';
 import { createStorageService, type StorageOptions, type StorageService } from './storage/service.ts';
@@ -39,7 +42,7 @@ import { WorkspaceFs } from './workspaces/workspace-fs.ts';
  */
 export interface ServerDeps extends AppDeps {
   db: Db;
-  engine: EmbeddedRunEngine;
+  engine: ServerEngine;
   backend: AgentBackend;
   modelAuth: ModelAuth;
   sandbox: SandboxDecision;
@@ -87,7 +90,9 @@ export async function createDeps(
   await workspaces.init();
   const sessions = new SessionStore(db);
   const modelAuth = new ModelAuth(c, opts.fakeModelUrl);
-  const socketDir = join(dataDir, 'run');
+  const nodeId = nodeIdOf(c);
+  // Every node of a cluster shares DATA_DIR: each keeps its agents' gateway socket apart.
+  const socketDir = c.REDIS_URL ? join(dataDir, 'run', nodeDirName(nodeId)) : join(dataDir, 'run');
   const sandbox = decideSandbox(c, logger, socketDir);
   const relay = new ModelRelay(logger);
   const egress = new AgentEgress(
@@ -127,7 +132,7 @@ export async function createDeps(
   const browser = new BrowserService(() => config.current(), logger, opts.browser);
   const storage = createStorageService(() => config.current(), logger, opts.storage);
   const metrics = new ServerMetrics();
-  const engine = new EmbeddedRunEngine({
+  const engineOptions = {
     backend,
     repository: new RunRepository(db),
     sessions,
@@ -146,7 +151,20 @@ export async function createDeps(
     ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),
     observer: metrics,
     guard: new KeyRunGuard(keys, usage, () => config.current().CLAUDE_MODEL, logger),
-  });
+    nodeId,
+  };
+  let engine: ServerEngine;
+  if (c.REDIS_URL) {
+    const cluster = new ClusterRunEngine({
+      ...engineOptions,
+      redisUrl: c.REDIS_URL,
+      leaseMs: c.RUN_LEASE_MS,
+    });
+    await cluster.start();
+    engine = cluster;
+  } else {
+    engine = new EmbeddedRunEngine(engineOptions);
+  }
   metrics.readEngineHealth(() => engine.health());
   const webhooks = new WebhookService({
     db,
@@ -177,6 +195,16 @@ export async function createDeps(
     database: databaseKindOf(c.DATABASE_URL),
     webhooks,
   };
+}
+
+/** NODE_ID, or this host's name and listen port (a port chosen by the system: the process id). */
+export function nodeIdOf(c: Config): string {
+  return c.NODE_ID ?? `${hostname()}:${c.PORT === 0 ? `pid${process.pid}` : c.PORT}`;
+}
+
+/** A node's name as one short, safe path segment (a Unix socket's path is limited to ~100 bytes). */
+function nodeDirName(nodeId: string): string {
+  return `node-${createHash('sha256').update(nodeId).digest('hex').slice(0, 12)}`;
 }
 
 /** The warm-pool and live-process settings of a ClaudeBackend, from config. */
@@ -255,6 +283,7 @@ export function isLoopbackHost(host: string): boolean {
 export async function closeDeps(deps: ServerDeps): Promise<void> {
   await deps.engine.drain();
   await deps.webhooks.close();
+  await deps.engine.close();
   deps.oauth.close();
   deps.storage.close();
   await deps.browser.close();

@@ -29,6 +29,10 @@ export const envSchema = z.object({
   LIVE_PROCESS_IDLE_MS: int(10_000, 1000),
   LIVE_PROCESS_MAX_RSS_MB: int(1024, 0),
   AGENT_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+  // cluster: several nodes sharing DATA_DIR, the queue and live events on Redis (docs/cluster.md)
+  REDIS_URL: optionalString,
+  NODE_ID: optionalString,
+  RUN_LEASE_MS: int(30_000, 500, 3_600_000),
   // Sandboxed agents' only way out is the server's egress proxy: any public address (open)
   // or only AGENT_EGRESS_ALLOW's domains and their subdomains (allowlist).
   AGENT_EGRESS: z.enum(['open', 'allowlist']).default('open'),

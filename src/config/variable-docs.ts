@@ -33,6 +33,12 @@ const variableMeaning: { readonly [K in VariableName]?: string } = {
     "a live process whose tree's resident memory exceeds this after a run is recycled (never during one); 0: no limit",
   AGENT_SANDBOX:
     'bwrap: sandbox every agent (required); auto: sandbox when bubblewrap and socat work, else unconfined for loopback unproxied callers only; none: unconfined',
+  REDIS_URL:
+    'redis://… : run as one node of a cluster (queue on BullMQ, live events on Redis Streams; DATA_DIR shared by every node); unset: embedded',
+  NODE_ID:
+    "this node's name, recorded on every run it executes and shown by /health (default: host name and port)",
+  RUN_LEASE_MS:
+    "cluster: a running run's lease, renewed while it lives; a node silent this long has its runs failed with node_lost",
   AGENT_EGRESS: "sandboxed agents' way out: open (any public address) or allowlist",
   AGENT_EGRESS_ALLOW: 'with allowlist: comma-separated domains agents may reach (subdomains included)',
   CLAUDE_MODEL: 'default model',

@@ -20,6 +20,8 @@ export interface RunsTable {
   sandbox: string | null;
   /** The run's permission tier (`observe`, `edit`, `full`); null only before migration 004 ran. */
   tier: string | null;
+  /** The node (NODE_ID) that executed the run; null until it starts. */
+  node: string | null;
 }
 
 export interface RunEventsTable {

@@ -5,8 +5,8 @@ import type { RunSpec } from './spec.ts';
 /**
  * The RunEngine port: everything a surface may do with runs. A surface parses its protocol
  * into a `RunSpec`, calls these, and renders events, records and `AppError`s in its own
- * shape; it never holds an in-memory run. The embedded implementation is `runs/engine.ts`;
- * a cluster one implements the same interface.
+ * shape; it never holds an in-memory run. The embedded implementation is `runs/engine.ts`,
+ * the cluster one (BullMQ queue, Redis Streams events, any node executes) `runs/cluster/engine.ts`.
  */
 export interface RunEngine {
   /**
@@ -104,6 +104,10 @@ export interface RunTotals {
 }
 
 export interface EngineHealth {
+  /** Which implementation serves the port: one process (`embedded`) or many nodes on Redis (`cluster`). */
+  backend: 'embedded' | 'cluster';
+  /** This node's name (NODE_ID). */
+  node: string;
   pool: PoolState;
   queue: QueueState;
   sandbox: SandboxInfo;

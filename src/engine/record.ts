@@ -18,4 +18,6 @@ export interface RunRecord {
   sandbox?: string;
   /** The permission tier the run's agent ran at (runs from before tiers had every tool: `full`). */
   tier: RunTier;
+  /** The node (NODE_ID) that executed the run, once it started. */
+  node?: string;
 }

@@ -2,18 +2,26 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AgentBackend } from '../agents/types.ts';
 import type { RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
-import { ZERO_USAGE } from '../engine/events.ts';
 import type { RunObserver } from '../engine/observer.ts';
 import type { EngineHealth, RunEngine, RunFilter, RunSummary, SandboxInfo } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
-import { checkTier, tierOf } from '../engine/tier.ts';
+import { tierOf } from '../engine/tier.ts';
 import { AppError } from '../errors.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { RunGuard } from '../usage/run-guard.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 import { type EventLog, StoredEventLog } from './event-log.ts';
-import { AgentExecutor, type Executor } from './executor.ts';
+import { AgentExecutor } from './executor.ts';
+import {
+  checkSubmission,
+  executeRun,
+  observe,
+  type RunParts,
+  type StopReason,
+  settleRun,
+  storeRun,
+} from './lifecycle.ts';
 import { promptExcerptOf, type RunRepository } from './repository.ts';
 import { FairScheduler, type Scheduler } from './scheduler.ts';
 
@@ -38,10 +46,22 @@ export interface EmbeddedEngineOptions {
    * in their own shape, and these must not be a way around it.
    */
   maxPromptChars?: number;
+  /** This node's name (NODE_ID), recorded on every run it executes. */
+  nodeId?: string;
   /** Told when runs start, produce events and settle (metrics). */
   observer?: RunObserver;
   /** Per-key scope, limits, budgets and usage (runs without a keyId pass untouched). */
   guard?: RunGuard;
+}
+
+/** What a server's lifecycle does with an engine besides the port: start-up and shutdown. */
+export interface ServerEngine extends RunEngine {
+  /** Start-up: takes up what a previous process left; resolves with the queued runs picked up. */
+  recover(): Promise<number>;
+  /** Stops taking runs and cancels this node's running ones; resolves when they have settled. */
+  drain(): Promise<void>;
+  /** Lets go of what the engine holds beyond the store (connections); after drain. */
+  close(): Promise<void>;
 }
 
 /** What the engine keeps of a run from submit until it settles; never handed out. */
@@ -53,11 +73,7 @@ interface Active {
   abort: AbortController;
   done: Promise<RunRecord>;
   resolve: (r: RunRecord) => void;
-  /** Why the engine itself stopped the run (a spent budget), shown as its error. */
-  stopMessage?: string;
 }
-
-type StopReason = 'cancelled' | 'timed_out' | 'over_budget';
 
 /**
  * The embedded RunEngine: SQLite store, in-process scheduler, executor and event log.
@@ -65,10 +81,10 @@ type StopReason = 'cancelled' | 'timed_out' | 'over_budget';
  * drain and recovery live; the scheduler decides when, the executor runs the agent, the
  * event log fans events out and stores them.
  */
-export class EmbeddedRunEngine implements RunEngine {
+export class EmbeddedRunEngine implements ServerEngine {
   readonly #active = new Map<string, Active>();
   readonly #scheduler: Scheduler;
-  readonly #executor: Executor;
+  readonly #parts: RunParts;
   readonly #log: EventLog;
   #isDraining = false;
   readonly #totals = { processed: 0, errors: 0, sinceMs: Date.now() };
@@ -76,58 +92,30 @@ export class EmbeddedRunEngine implements RunEngine {
   constructor(private readonly opts: EmbeddedEngineOptions) {
     this.#log = new StoredEventLog(opts.repository);
     this.#scheduler = new FairScheduler(opts, (id) => void this.#execute(id));
-    this.#executor = new AgentExecutor({
-      ...opts,
+    this.#parts = {
+      repository: opts.repository,
       log: this.#log,
-      onEvent: (spec, ev) => this.#observe((o) => o.runEvent(spec, ev)),
-      onModelCall: (runId, call) => {
-        const stopMessage = this.opts.guard?.onModelCall(runId, call);
-        if (stopMessage) this.#stop(runId, 'over_budget', stopMessage);
-      },
-    });
-  }
-
-  /** A watcher's failure is logged, never the run's. */
-  #observe(call: (o: RunObserver) => void): void {
-    const { observer } = this.opts;
-    if (!observer) return;
-    try {
-      call(observer);
-    } catch (err) {
-      this.opts.logger.warn({ err }, 'run observer failed');
-    }
-  }
-
-  #checkSizes(spec: RunSpec): void {
-    const max = this.opts.maxPromptChars;
-    if (max === undefined) return;
-    const parts: Array<[string, string | undefined]> = [
-      ['prompt', spec.prompt],
-      ['systemPrompt', spec.systemPrompt],
-      ['appendSystemPrompt', spec.appendSystemPrompt],
-      ['jsonSchema', spec.jsonSchema === undefined ? undefined : JSON.stringify(spec.jsonSchema)],
-    ];
-    for (const [name, text] of parts) {
-      if (text !== undefined && text.length > max) {
-        throw new AppError('invalid_request', `${name} is longer than ${max} characters (MAX_PROMPT_CHARS)`);
-      }
-    }
+      executor: new AgentExecutor({
+        ...opts,
+        log: this.#log,
+        onEvent: (spec, ev) => observe(this.#parts, (o) => o.runEvent(spec, ev)),
+        onModelCall: (runId, call) => {
+          const stopMessage = this.opts.guard?.onModelCall(runId, call);
+          if (stopMessage) this.#stop(runId, { failed: stopMessage });
+        },
+      }),
+      logger: opts.logger,
+      defaultTimeoutMs: opts.defaultTimeoutMs,
+      sandboxName: opts.sandbox.name,
+      ...(opts.observer ? { observer: opts.observer } : {}),
+      ...(opts.guard ? { guard: opts.guard } : {}),
+    };
   }
 
   async submit(spec: RunSpec, opts: { signal?: AbortSignal } = {}): Promise<{ id: string }> {
     if (this.#isDraining) throw new AppError('unavailable', 'The server is shutting down', 5);
-    this.opts.admit?.();
-    this.#checkSizes(spec);
-    checkTier(spec);
-    await this.opts.workspaces.ensure(spec.workspace); // validates the name before anything is stored
-    if (
-      spec.resumeSessionId &&
-      !(await this.opts.sessions.ownsAgentSession(spec.owner, spec.resumeSessionId))
-    ) {
-      throw new AppError('not_found', `No session ${spec.resumeSessionId}`);
-    }
+    const admission = await checkSubmission(spec, this.opts);
     const { guard } = this.opts;
-    const admission = await guard?.admit(spec);
     const id = randomUUID();
     // From the claim to the queue nothing awaits: two submits cannot both take a key's last slot.
     guard?.claim(id, spec, admission);
@@ -139,15 +127,7 @@ export class EmbeddedRunEngine implements RunEngine {
     }
     const createdAt = Date.now();
     try {
-      const session = spec.session
-        ? await this.opts.sessions.getOrCreate(
-            spec.owner,
-            spec.session.kind,
-            spec.session.name,
-            spec.workspace,
-          )
-        : undefined;
-      await this.opts.repository.insert(id, spec, createdAt, session?.id ?? null, this.opts.sandbox.name);
+      await storeRun(this.opts, id, spec, createdAt, this.opts.sandbox.name);
     } catch (err) {
       this.#scheduler.withdraw(id);
       guard?.release(id);
@@ -215,8 +195,12 @@ export class EmbeddedRunEngine implements RunEngine {
       queue: this.#scheduler.state(),
       sandbox: this.opts.sandbox,
       totals: { ...this.#totals },
+      backend: 'embedded',
+      node: this.opts.nodeId ?? '',
     };
   }
+
+  async close(): Promise<void> {}
 
   /** Start-up: runs a crash left running are failed; queued ones are picked up again. */
   async recover(): Promise<number> {
@@ -247,13 +231,13 @@ export class EmbeddedRunEngine implements RunEngine {
   }
 
   /** Stops a queued or running run; false when it is not active or already stopping. */
-  #stop(id: string, reason: StopReason, message?: string): boolean {
+  #stop(id: string, reason: StopReason): boolean {
     const run = this.#active.get(id);
     if (!run || run.abort.signal.aborted) return false;
-    if (message) run.stopMessage = message;
     run.abort.abort(reason);
     if (this.#scheduler.withdraw(id)) {
-      void this.#settle(id, reason === 'over_budget' ? 'failed' : reason, undefined, message);
+      if (typeof reason === 'object') void this.#settle(id, 'failed', undefined, reason.failed);
+      else void this.#settle(id, reason, undefined, undefined);
     }
     return true;
   }
@@ -261,38 +245,30 @@ export class EmbeddedRunEngine implements RunEngine {
   async #execute(id: string): Promise<void> {
     const run = this.#active.get(id);
     if (!run) return;
-    const { spec } = run;
-    const signal = run.abort.signal;
-    const timer = setTimeout(() => this.#stop(id, 'timed_out'), spec.timeoutMs ?? this.opts.defaultTimeoutMs);
-    let outcome: { result: RunResult | undefined; error: string | undefined };
+    run.startedAt = Date.now();
+    run.status = 'running';
+    let outcome: { status: RunStatus; result: RunResult | undefined; error: string | undefined };
     try {
-      run.startedAt = Date.now();
-      run.status = 'running';
-      await this.opts.repository.markRunning(id, run.startedAt);
-      this.#log.append(id, { type: 'status', status: 'running' });
-      this.#observe((o) => o.runStarted(spec));
-      outcome = await this.#executor.execute(id, spec, signal);
+      await this.opts.repository.markRunning(id, run.startedAt, this.opts.nodeId);
+      outcome = await executeRun(this.#parts, this.#settling(id, run), run.abort);
     } catch (err) {
-      outcome = {
-        result: undefined,
-        error: err instanceof AppError ? err.message : 'The agent failed unexpectedly',
-      };
-      if (!(err instanceof AppError)) this.opts.logger.error({ err, runId: id }, 'run failed');
-    } finally {
-      clearTimeout(timer);
+      this.opts.logger.error({ err, runId: id }, 'run failed');
+      outcome = { status: 'failed', result: undefined, error: 'The agent failed unexpectedly' };
     }
-    const reason = signal.aborted ? (signal.reason as StopReason) : undefined;
-    const { result } = outcome;
-    // Stopped by its key's budget: a failure that says why, whatever the agent managed to say.
-    const isOverBudget = reason === 'over_budget';
-    const status: RunStatus = isOverBudget
-      ? 'failed'
-      : (reason ?? (result && !result.isError ? 'succeeded' : 'failed'));
-    const error = isOverBudget ? (run.stopMessage ?? 'The key’s budget is spent') : outcome.error;
-    await this.#settle(id, status, result, error);
+    await this.#settle(id, outcome.status, outcome.result, outcome.error);
     this.#totals.processed += 1;
-    if (status !== 'succeeded') this.#totals.errors += 1;
+    if (outcome.status !== 'succeeded') this.#totals.errors += 1;
     this.#scheduler.finished(id);
+  }
+
+  #settling(id: string, run: Active) {
+    return {
+      id,
+      spec: run.spec,
+      createdAt: run.createdAt,
+      startedAt: run.startedAt,
+      ...(this.opts.nodeId !== undefined && run.startedAt !== undefined ? { node: this.opts.nodeId } : {}),
+    };
   }
 
   async #settle(
@@ -303,58 +279,22 @@ export class EmbeddedRunEngine implements RunEngine {
   ): Promise<void> {
     const run = this.#active.get(id);
     if (!run) return;
-    const finishedAt = Date.now();
-    const logged = this.#log.summary(id);
-    let result = agentResult;
-    let error = agentError;
-    if (status === 'cancelled' || status === 'timed_out') {
-      // What was produced before the stop is kept: a timed-out run answers with its partial output.
-      result = {
-        subtype: status,
-        isError: true,
-        text: agentResult?.text ?? logged.streamedText,
-        numTurns: agentResult?.numTurns ?? 0,
-        durationMs: finishedAt - (run.startedAt ?? finishedAt),
-        totalCostUsd: agentResult?.totalCostUsd ?? 0,
-        sessionId: agentResult?.sessionId,
-        usage: agentResult?.usage ?? ZERO_USAGE,
-      };
-      error = status === 'timed_out' ? 'The run timed out' : 'The run was cancelled';
-    }
-    if (status === 'failed' && !error) error = result?.text || 'The agent reported an error';
-    // The agent's own result and error events were logged as they came; add only what we made up.
-    if (result && result !== agentResult) this.#log.append(id, { type: 'result', result });
-    if (status !== 'succeeded' && !logged.hasError) {
-      this.#log.append(id, { type: 'error', code: status, message: error ?? status });
-    }
-    this.#log.append(id, { type: 'status', status });
-    try {
-      await this.#log.flush(id);
-      await this.opts.repository.finish(id, status, result, error, finishedAt);
-    } catch (err) {
-      this.opts.logger.error({ err, runId: id }, 'could not persist a finished run');
-    }
+    const settling = this.#settling(id, run);
+    const record = await settleRun(this.#parts, settling, status, agentResult, agentError);
     this.#active.delete(id);
     run.status = status;
-    this.#log.close(id);
-    const durationMs = run.startedAt === undefined ? undefined : finishedAt - run.startedAt;
-    this.#observe((o) => o.runFinished(run.spec, status, durationMs));
-    const record: RunRecord = {
-      id,
-      owner: run.spec.owner,
-      workspace: run.spec.workspace,
-      status,
-      spec: run.spec,
-      result,
-      error,
-      createdAt: run.createdAt,
-      startedAt: run.startedAt,
-      finishedAt,
-      sandbox: this.opts.sandbox.name,
-      tier: tierOf(run.spec),
-    };
-    // Usage is recorded before the caller hears the run is done: a next run sees its cost.
-    await this.opts.guard?.settled(record);
-    run.resolve(record);
+    run.resolve(
+      record ?? {
+        ...settling,
+        owner: run.spec.owner,
+        workspace: run.spec.workspace,
+        status,
+        result: agentResult,
+        error: agentError,
+        finishedAt: Date.now(),
+        sandbox: this.opts.sandbox.name,
+        tier: tierOf(run.spec),
+      },
+    );
   }
 }

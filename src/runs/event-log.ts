@@ -6,8 +6,8 @@ import type { RunRepository } from './repository.ts';
  * them live, persisted to the store in batches, and read back from the store afterwards.
  */
 export interface EventLog {
-  /** Starts the live log of a run that just became active. */
-  open(runId: string): void;
+  /** Starts the live log of a run on this node; its next event gets seq `afterSeq + 1`. */
+  open(runId: string, afterSeq?: number): void;
   /** Adds an event to an open log (in memory until the next flush) and wakes its followers. */
   append(runId: string, event: RunEvent): StoredEvent;
   /** Persists what was appended since the last flush. */
@@ -15,20 +15,21 @@ export interface EventLog {
   /** What an open log holds so far: the text streamed (a stopped run's partial output) and whether it has an error event. */
   summary(runId: string): { streamedText: string; hasError: boolean };
   /** The run has finished: followers drain what is left and end; later readers read the store. */
-  close(runId: string): void;
+  close(runId: string): Promise<void> | void;
   /** Replays the events after `afterSeq`, then follows live ones until the run finishes. */
   read(runId: string, afterSeq: number): AsyncIterable<StoredEvent>;
 }
 
 class LiveLog {
   readonly events: StoredEvent[] = [];
+  constructor(readonly firstSeq: number) {}
   streamedText = '';
   persistedSeq = 0;
   isClosed = false;
   readonly #listeners = new Set<() => void>();
 
   push(event: RunEvent): StoredEvent {
-    const stored = { seq: this.events.length + 1, event };
+    const stored = { seq: this.firstSeq + this.events.length, event };
     this.events.push(stored);
     if (event.type === 'text_delta') this.streamedText += event.text;
     this.notify();
@@ -56,8 +57,8 @@ export class StoredEventLog implements EventLog {
 
   constructor(private readonly repository: RunRepository) {}
 
-  open(runId: string): void {
-    this.#live.set(runId, new LiveLog());
+  open(runId: string, afterSeq = 0): void {
+    this.#live.set(runId, new LiveLog(afterSeq + 1));
   }
 
   append(runId: string, event: RunEvent): StoredEvent {
@@ -95,12 +96,12 @@ export class StoredEventLog implements EventLog {
       for (const e of await this.repository.events(runId, afterSeq)) yield e;
       return;
     }
-    let seq = afterSeq;
+    let i = Math.max(0, afterSeq + 1 - log.firstSeq);
     for (;;) {
-      while (seq < log.events.length) {
-        const e = log.events[seq];
-        seq += 1;
-        if (e && e.seq > afterSeq) yield e;
+      while (i < log.events.length) {
+        const e = log.events[i];
+        i += 1;
+        if (e) yield e;
       }
       if (log.isClosed) return;
       await log.changed();

@@ -1,6 +1,5 @@
-import { type Selectable, sql } from 'kysely';
-import type { Db } from '../db/open.ts';
-import type { RunsTable } from '../db/schema.ts';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Database, RunsTable } from '../db/schema.ts';
 import type { RunEvent, RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
 import type { RunFilter, RunSummary } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
@@ -27,6 +26,7 @@ function fromRow(r: RunRow): RunRecord {
     sandbox: r.sandbox ?? undefined,
     // Runs stored before tiers existed ran with every tool.
     tier: isRunTier(r.tier) ? r.tier : 'full',
+    ...(r.node ? { node: r.node } : {}),
   };
 }
 
@@ -39,7 +39,7 @@ export function promptExcerptOf(prompt: string): string {
 
 /** Runs and their seq-numbered events, persisted so they outlive the process. */
 export class RunRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Kysely<Database>) {}
 
   async insert(
     id: string,
@@ -65,16 +65,20 @@ export class RunRepository {
         finished_at: null,
         sandbox,
         tier: tierOf(spec),
+        node: null,
       })
       .execute();
   }
 
-  async markRunning(id: string, startedAt: number): Promise<void> {
-    await this.db
+  /** A queued run starts on `node`; false when it is no longer queued (settled meanwhile). */
+  async markRunning(id: string, startedAt: number, node?: string): Promise<boolean> {
+    const res = await this.db
       .updateTable('runs')
-      .set({ status: 'running', started_at: startedAt })
+      .set({ status: 'running', started_at: startedAt, ...(node !== undefined ? { node } : {}) })
       .where('id', '=', id)
-      .execute();
+      .where('status', '=', 'queued')
+      .executeTakeFirst();
+    return res.numUpdatedRows > 0n;
   }
 
   async setAgentSession(id: string, agentSessionId: string): Promise<void> {
@@ -85,24 +89,36 @@ export class RunRepository {
       .execute();
   }
 
+  /**
+   * Records how a run ended. With `events`, they are stored in the same transaction, so a
+   * reader who sees the run settled also sees its last events. False when the run was
+   * already settled (another node declared it lost, say): nothing is written then.
+   */
   async finish(
     id: string,
     status: RunStatus,
     result: RunResult | undefined,
     error: string | undefined,
     at: number,
-  ): Promise<void> {
-    await this.db
-      .updateTable('runs')
-      .set({
-        status,
-        result: result ? JSON.stringify(result) : null,
-        // The agent's text, not the caller's: kept, with NUL (which PostgreSQL's text refuses) replaced.
-        error: error === undefined ? null : error.replaceAll('\u0000', '\uFFFD'),
-        finished_at: at,
-      })
-      .where('id', '=', id)
-      .execute();
+    events: StoredEvent[] = [],
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('runs')
+        .set({
+          status,
+          result: result ? JSON.stringify(result) : null,
+          // The agent's text, not the caller's: kept, with NUL (which PostgreSQL's text refuses) replaced.
+          error: error === undefined ? null : error.replaceAll('\u0000', '\uFFFD'),
+          finished_at: at,
+        })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'running'])
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return false;
+      if (events.length > 0) await new RunRepository(trx).appendEvents(id, events);
+      return true;
+    });
   }
 
   async appendEvents(runId: string, events: StoredEvent[]): Promise<void> {
@@ -122,6 +138,51 @@ export class RunRepository {
         )
         .execute();
     }
+  }
+
+  /** Queued and running runs matching the filter, oldest first. */
+  async listActive(filter: RunFilter): Promise<RunSummary[]> {
+    let q = this.db
+      .selectFrom('runs')
+      .select(['id', 'owner', 'workspace', 'status', 'spec', 'created_at', 'started_at', 'finished_at'])
+      .where('status', 'in', ['queued', 'running']);
+    if (filter.owner !== undefined) q = q.where('owner', '=', filter.owner);
+    if (filter.workspace !== undefined) q = q.where('workspace', '=', filter.workspace);
+    const prefix = filter.workspacePrefix;
+    if (prefix !== undefined) q = q.where(sql<string>`substr(workspace, 1, ${prefix.length})`, '=', prefix);
+    const rows = await q.orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => ({
+      id: r.id,
+      owner: r.owner,
+      workspace: r.workspace,
+      status: r.status as RunStatus,
+      createdAt: r.created_at,
+      startedAt: r.started_at ?? undefined,
+      finishedAt: undefined,
+      promptExcerpt: promptExcerptOf((JSON.parse(r.spec) as RunSpec).prompt),
+    }));
+  }
+
+  /** Runs in one of these states (recovery of a cluster node). */
+  async listByStatus(status: 'queued' | 'running'): Promise<RunRecord[]> {
+    const rows = await this.db
+      .selectFrom('runs')
+      .selectAll()
+      .where('status', '=', status)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  /** The highest seq stored for a run (0 when none). */
+  async lastSeq(runId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('run_events')
+      .select((eb) => eb.fn.max('seq').as('seq'))
+      .where('run_id', '=', runId)
+      .executeTakeFirst();
+    return Number(row?.seq ?? 0);
   }
 
   async get(id: string): Promise<RunRecord | undefined> {

@@ -10,7 +10,10 @@ import { postgresBinDir, postgresRunAs } from './postgres.ts';
  * run's last line then lists every such skip), and under AGENTGATE_TEST_REQUIRE_ALL=1 (CI)
  * the file fails instead, so CI proves every suite ran.
  */
-export type SystemPart = 'bubblewrap' | 'chromium' | 'boto3' | 'awscli' | 'postgresql';
+export type SystemPart = 'bubblewrap' | 'chromium' | 'boto3' | 'awscli' | 'postgresql' | 'redis';
+
+/** The Redis server the cluster tests start (REDIS_SERVER_PATH to use another). */
+export const REDIS_SERVER = process.env.REDIS_SERVER_PATH || '/usr/bin/redis-server';
 
 /** The variable under which a missing part fails the run instead of skipping. */
 export const REQUIRE_ALL_VARIABLE = 'AGENTGATE_TEST_REQUIRE_ALL';
@@ -21,6 +24,7 @@ export const INSTALL: Record<SystemPart, string> = {
   boto3: 'apt-get install -y python3-boto3',
   awscli: 'apt-get install -y awscli',
   postgresql: 'apt-get install -y postgresql',
+  redis: 'apt-get install -y redis-server',
 };
 
 /** Runs a probe without ever waiting long: a probe that hangs counts as missing. */
@@ -58,6 +62,8 @@ function missingReason(part: SystemPart): string | undefined {
         : 'no python3 with boto3 (on PATH or /usr/bin/python3)';
     case 'awscli':
       return works('aws', ['--version']) ? undefined : 'aws not found on PATH';
+    case 'redis':
+      return works(REDIS_SERVER, ['--version']) ? undefined : `no redis-server at ${REDIS_SERVER}`;
     case 'postgresql': {
       const bin = postgresBinDir();
       if (!bin) return 'no initdb and postgres under /usr/lib/postgresql/<version>/bin';

@@ -6,10 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import type { RunSpec } from '../../src/engine/spec.ts';
 import { AppError } from '../../src/errors.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { forEachBackend } from '../helpers/backends.ts';
+import { type Backend, forEachBackend } from '../helpers/backends.ts';
 import { agentProcessesUnder, waitForNoAgentProcesses } from '../helpers/processes.ts';
+import { type EngineBackend, engineBackends, engineEnv, stopTestRedis } from '../helpers/redis.ts';
 import { eventsOf } from '../helpers/runs.ts';
 import { skipWithout } from '../helpers/system-parts.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const spec = (over: Partial<RunSpec>): RunSpec => ({
   owner: 'alice',
@@ -19,15 +21,26 @@ const spec = (over: Partial<RunSpec>): RunSpec => ({
   ...over,
 });
 
-// One suite, two backends: every test runs on SQLite and on a real PostgreSQL server.
+// One suite, every backend: the embedded engine on SQLite and on a real PostgreSQL server, and
+// the cluster engine (BullMQ, Redis Streams on a real redis-server) on PostgreSQL, as deployed.
+after(stopTestRedis);
 forEachBackend('RunEngine', (backend) => {
-  describe('RunEngine (embedded) with the real Claude Code binary and the fake model', () => {
+  for (const engine of engineBackends) {
+    if (engine.name === 'cluster' && backend.name !== 'postgres') continue;
+    engineSuites(engine, backend);
+  }
+});
+
+function engineSuites(engine: EngineBackend, backend: Backend): void {
+  describe(`RunEngine (${engine.name}) with the real Claude Code binary and the fake model`, {
+    skip: engine.skip,
+  }, () => {
     let t: TestApp;
     before(async () => {
       t = await startTestApp({
         surfaces: [],
         databaseUrl: await backend.databaseUrl(),
-        env: { POOL_SIZE: '1', MAX_CONCURRENT_RUNS: '2', MAX_QUEUED_RUNS: '2' },
+        env: { POOL_SIZE: '1', MAX_CONCURRENT_RUNS: '2', MAX_QUEUED_RUNS: '2', ...(await engineEnv(engine)) },
       });
     });
     after(async () => t.close());
@@ -173,14 +186,14 @@ forEachBackend('RunEngine', (backend) => {
     });
   });
 
-  describe('RunEngine (embedded) stops leave no process', () => {
+  describe(`RunEngine (${engine.name}) stops leave no process`, { skip: engine.skip }, () => {
     // Its own app without a warm pool: once its runs are stopped, no agent process may remain.
     let t: TestApp;
     before(async () => {
       t = await startTestApp({
         surfaces: [],
         databaseUrl: await backend.databaseUrl(),
-        env: { POOL_SIZE: '0' },
+        env: { POOL_SIZE: '0', ...(await engineEnv(engine)) },
       });
     });
     after(async () => t.close());
@@ -219,12 +232,12 @@ forEachBackend('RunEngine', (backend) => {
     });
   });
 
-  describe('RunEngine (embedded) limits', () => {
+  describe(`RunEngine (${engine.name}) limits`, { skip: engine.skip }, () => {
     test('a full queue refuses with queue_full and a retry-after', async () => {
       const t = await startTestApp({
         surfaces: [],
         databaseUrl: await backend.databaseUrl(),
-        env: { MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '1' },
+        env: { MAX_CONCURRENT_RUNS: '1', MAX_QUEUED_RUNS: '1', ...(await engineEnv(engine)) },
       });
       try {
         const running = await t.deps.engine.submit(
@@ -236,12 +249,13 @@ forEachBackend('RunEngine', (backend) => {
           (err: unknown) =>
             err instanceof AppError && err.code === 'queue_full' && (err.retryAfterS ?? 0) >= 1,
         );
-        assert.deepEqual(t.deps.engine.health().queue, {
-          running: 1,
-          queued: 1,
-          maxConcurrentRuns: 1,
-          maxQueuedRuns: 1,
-        });
+        const expected = { running: 1, queued: 1, maxConcurrentRuns: 1, maxQueuedRuns: 1 };
+        // A cluster node's view of the shared queue follows Redis a moment later.
+        await waitFor(
+          () => JSON.stringify(t.deps.engine.health().queue) === JSON.stringify(expected),
+          10_000,
+        ).catch(() => undefined);
+        assert.deepEqual(t.deps.engine.health().queue, expected);
         assert.equal((await t.deps.engine.wait(running.id)).status, 'succeeded');
         assert.equal((await t.deps.engine.wait(queued.id)).status, 'succeeded');
       } finally {
@@ -251,7 +265,8 @@ forEachBackend('RunEngine', (backend) => {
 
     test('after a crash, running runs become failed and queued runs run again', async () => {
       const databaseUrl = await backend.databaseUrl();
-      const first = await startTestApp({ surfaces: [], databaseUrl, env: { MAX_CONCURRENT_RUNS: '1' } });
+      const env = { MAX_CONCURRENT_RUNS: '1', ...(await engineEnv(engine)) };
+      const first = await startTestApp({ surfaces: [], databaseUrl, env });
       const dataDir = first.dataDir;
       // Simulate a crash: rows as a killed server leaves them.
       const repo = (await import('../../src/runs/repository.ts')).RunRepository;
@@ -272,16 +287,18 @@ forEachBackend('RunEngine', (backend) => {
         'none',
       );
       await first.app.close();
+      await first.deps.engine.close();
       await first.deps.backend.close();
       await first.deps.agentGateway.close();
       await first.deps.db.destroy();
       await first.fake.close();
 
-      const second = await startTestApp({ surfaces: [], dataDir, databaseUrl });
+      const second = await startTestApp({ surfaces: [], dataDir, databaseUrl, env });
       try {
         const running = await second.deps.engine.get('crashed-running');
         assert.equal(running?.status, 'failed');
-        assert.match(running?.error ?? '', /interrupted/);
+        // Embedded: the one server restarted; cluster: no node holds the run's lease.
+        assert.match(running?.error ?? '', engine.name === 'embedded' ? /interrupted/ : /node_lost/);
         let queued = await second.deps.engine.get('crashed-queued');
         for (let i = 0; i < 100 && queued?.status !== 'succeeded'; i++) {
           await new Promise((res) => setTimeout(res, 100));
@@ -294,7 +311,7 @@ forEachBackend('RunEngine', (backend) => {
       }
     });
   });
-});
+}
 
 async function hasTailUnder(dataDir: string): Promise<boolean> {
   for (const pid of await agentProcessesUnder(dataDir)) {

@@ -4,6 +4,7 @@ import * as m002 from './002_run_sandbox.ts';
 import * as m003 from './003_key_scopes_usage.ts';
 import * as m004 from './004_run_tier.ts';
 import * as m005 from './005_webhooks.ts';
+import * as m007 from './007_cluster.ts';
 
 /**
  * Append-only: never edit an applied migration, add the next number instead.
@@ -33,4 +34,5 @@ export const migrations: ReadonlyArray<{ name: string; up: (db: Kysely<unknown>)
   { name: '003_key_scopes_usage', up: m003.up },
   { name: '004_run_tier', up: m004.up },
   { name: '005_webhooks', up: m005.up },
+  { name: '007_cluster', up: m007.up },
 ];

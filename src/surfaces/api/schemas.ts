@@ -43,13 +43,10 @@ export const createRunBodySchema = z
     }),
     effort: z.enum(['low', 'medium', 'high', 'max']).optional(),
     timeoutMs: z.number().int().min(1000).optional().meta({ description: 'At most 10 × RUN_TIMEOUT_MS.' }),
-    tier: z
-      .enum(['observe', 'edit', 'full'])
-      .optional()
-      .meta({
-        description:
-          'Permission tier: `observe` (read-only tools), `edit` (+ file edits) or `full` (every tool). Defaults to the tier of the key; may be lower, never higher.',
-      }),
+    tier: z.enum(['observe', 'edit', 'full']).optional().meta({
+      description:
+        'Permission tier: `observe` (read-only tools), `edit` (+ file edits) or `full` (every tool). Defaults to the tier of the key; may be lower, never higher.',
+    }),
     webhookUrl: z.url().optional().meta({
       description:
         'POSTed the final run (signed, see docs/api.md) when it settles. Needs WEBHOOK_SECRET on the server; private targets need WEBHOOK_ALLOW_PRIVATE=1.',

@@ -3,7 +3,7 @@ import type { AppDeps, Surface } from '../../http/surface.ts';
 
 /** Engine health as every surface reports it: model, pool and queue. */
 export function engineHealth(deps: AppDeps) {
-  const { pool, queue, sandbox, totals } = deps.engine.health();
+  const { pool, queue, sandbox, totals, backend, node } = deps.engine.health();
   const method = deps.model.method();
   // Unhealthy: no way to reach a model, or agent processes keep failing to start. An empty
   // pool alone is not: a sandboxed server warms spares per owner once owners have run.
@@ -12,6 +12,8 @@ export function engineHealth(deps: AppDeps) {
     status: isHealthy ? 'ok' : 'degraded',
     isHealthy,
     model: { method, isFake: deps.model.isFake, default: deps.config.current().CLAUDE_MODEL },
+    // Which engine serves runs (`embedded`, or `cluster`: many nodes on Redis) and which node answered.
+    engine: { backend, node },
     // Which confinement agents run under: `bwrap`, or `none` (see sandboxNote).
     sandbox: sandbox.name,
     // Which store holds the state: `sqlite` (DATA_DIR) or `postgres` (DATABASE_URL, never shown).
