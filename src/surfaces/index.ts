@@ -2,6 +2,7 @@ import type { Surface } from '../http/surface.ts';
 import { browserSurface } from './browser/index.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { claudeboxSurface } from './claudebox/index.ts';
+import { consoleSurface } from './console/index.ts';
 import { healthSurface } from './health/index.ts';
 import { mcpSurface } from './mcp/index.ts';
 import { openAiSurface } from './openai/index.ts';
@@ -16,4 +17,5 @@ export const allSurfaces: readonly Surface[] = [
   mcpSurface,
   browserSurface,
   storageSurface,
+  consoleSurface,
 ];

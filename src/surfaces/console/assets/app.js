@@ -1,0 +1,78 @@
+// @ts-check
+/**
+ * The console's entry point: a hash router (so a reload keeps the page, and the server
+ * serves one index.html), the sign-in gate and the navigation. Each view gets an
+ * AbortSignal that aborts when the user leaves it, which stops its streams and polling.
+ */
+import { forgetKey, storedKey, whenUnauthorized } from './api.js';
+import { notify } from './dom.js';
+import { showAdmin } from './view-admin.js';
+import { showChat } from './view-chat.js';
+import { showFiles } from './view-files.js';
+import { showRun } from './view-run.js';
+import { showRuns } from './view-runs.js';
+import { showSignIn } from './view-signin.js';
+
+/** @typedef {(main: HTMLElement, params: string[], signal: AbortSignal) => void | Promise<void>} View */
+
+/** @type {Array<[RegExp, string, View]>} */
+const ROUTES = [
+  [/^\/runs\/?$/, 'runs', showRuns],
+  [/^\/runs\/([^/]+)$/, 'runs', showRun],
+  [/^\/chat\/?$/, 'chat', showChat],
+  [/^\/chat\/([^/]+)$/, 'chat', showChat],
+  [/^\/files\/?$/, 'files', showFiles],
+  [/^\/files\/([^/]+)$/, 'files', showFiles],
+  [/^\/admin\/(keys|usage)$/, 'admin', showAdmin],
+];
+
+/** @type {AbortController | undefined} */
+let current;
+
+function route() {
+  current?.abort();
+  current = new AbortController();
+  const main = /** @type {HTMLElement} */ (document.getElementById('main'));
+  const nav = /** @type {HTMLElement} */ (document.getElementById('nav'));
+  notify('');
+  if (!storedKey()) {
+    nav.hidden = true;
+    showSignIn(main, () => route());
+    return;
+  }
+  nav.hidden = false;
+  const path = location.hash.replace(/^#/, '') || '/runs';
+  const match = ROUTES.map(([re, section, view]) => ({ m: re.exec(path), section, view })).find((r) => r.m);
+  if (!match?.m) {
+    location.replace('#/runs');
+    return;
+  }
+  for (const link of nav.querySelectorAll('a[data-section]')) {
+    if (link.getAttribute('data-section') === match.section) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const params = match.m.slice(1).map((p) => decodeURIComponent(p));
+  main.replaceChildren();
+  const signal = current.signal;
+  Promise.resolve(match.view(main, params, signal)).catch((err) => {
+    if (!signal.aborted) notify(String(err?.message ?? err), 'error');
+  });
+}
+
+function signOut() {
+  current?.abort();
+  forgetKey();
+  sessionStorage.clear();
+  location.hash = '#/runs';
+  route();
+}
+
+whenUnauthorized(() => {
+  forgetKey();
+  route();
+  notify('The server no longer accepts this key: sign in again.', 'error');
+});
+
+document.getElementById('sign-out')?.addEventListener('click', signOut);
+window.addEventListener('hashchange', route);
+route();
