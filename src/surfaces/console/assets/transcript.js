@@ -98,18 +98,22 @@ export class Transcript {
         if (!this.isCompact) this.el.append(resultSummary(r));
         break;
       }
-      case 'error':
+      case 'error': {
+        // A run's error event is {code, message}; a failed stream's is {error: {code, message}}.
+        const err = d.error && typeof d.error === 'object' ? d.error : d;
         this.closeText();
         this.el.append(
           h(
             'p',
             { class: 'event error-line', role: 'alert' },
-            `Error (${d.code ?? 'error'}): ${d.message ?? ''}`,
+            `Error (${err.code ?? 'error'}): ${err.message ?? ''}`,
           ),
         );
         break;
+      }
       case 'session':
       case 'model_call':
+      case 'end':
         break;
       default:
         if (!this.isCompact) {

@@ -6,7 +6,7 @@ import { Transcript } from './transcript.js';
 
 /**
  * @typedef {{ prompt: string, runId: string }} Turn
- * @typedef {{ sessionId?: string, turns: Turn[] }} Conversation
+ * @typedef {{ sessionName?: string, turns: Turn[] }} Conversation
  */
 
 /** @param {string} workspace */
@@ -32,8 +32,10 @@ function saveConversation(workspace, c) {
 
 /**
  * A chat with an agent in one workspace: each message is a run that continues the
- * conversation's session (sessionId from the previous run), so the agent remembers. The
- * conversation (session id and run ids) is kept in sessionStorage, so a reload replays it.
+ * conversation's session: the Runs API's `sessionId` is a session name of the caller's,
+ * created on first use, so the console names one per conversation and sends it with every
+ * message. The conversation (that name and its run ids) is kept in sessionStorage, so a
+ * reload replays it.
  * @param {HTMLElement} main
  * @param {string[]} params
  * @param {AbortSignal} signal
@@ -71,7 +73,7 @@ export async function showChat(main, params, signal) {
   );
 
   const showSession = () => {
-    session.textContent = conversation.sessionId ? `Session ${conversation.sessionId}` : 'New session';
+    session.textContent = conversation.sessionName ? `Session ${conversation.sessionName}` : 'New session';
   };
   showSession();
   /** @type {string | undefined} */
@@ -109,17 +111,6 @@ export async function showChat(main, params, signal) {
       signal,
       onEvent: (e) => {
         transcript.add(e);
-        const sessionId =
-          e.type === 'session'
-            ? e.data?.sessionId
-            : e.type === 'result'
-              ? e.data?.result?.sessionId
-              : undefined;
-        if (sessionId && isLatest) {
-          conversation.sessionId = String(sessionId);
-          saveConversation(workspace, conversation);
-          showSession();
-        }
         if (e.type === 'status' && FINISHED.has(e.data?.status))
           status.textContent = e.data.status === 'succeeded' ? '' : e.data.status;
       },
@@ -146,12 +137,13 @@ export async function showChat(main, params, signal) {
     }
     /** @type {HTMLButtonElement} */ (sendButton).disabled = true;
     try {
-      /** @type {Record<string, string>} */
-      const body = { prompt, workspace };
-      if (conversation.sessionId) body.sessionId = conversation.sessionId;
+      const sessionName = conversation.sessionName ?? `console-${crypto.randomUUID()}`;
+      const body = { prompt, workspace, sessionId: sessionName };
       const run = await json('POST', '/api/v1/runs', { body, signal });
       /** @type {HTMLTextAreaElement} */ (input).value = '';
       const turn = { prompt, runId: String(run.id) };
+      conversation.sessionName = sessionName;
+      showSession();
       conversation.turns.push(turn);
       saveConversation(workspace, conversation);
       void renderTurn(turn, true).catch(report);

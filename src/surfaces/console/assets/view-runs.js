@@ -107,7 +107,8 @@ export async function showRuns(main, _params, signal) {
 
 /** @param {any} run */
 function runRow(run) {
-  const prompt = typeof run.prompt === 'string' ? run.prompt : '';
+  const excerpt = run.promptExcerpt ?? run.prompt;
+  const prompt = typeof excerpt === 'string' ? excerpt : '';
   return h(
     'li',
     { class: 'run-row', 'data-run-id': run.id },
