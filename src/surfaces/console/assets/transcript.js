@@ -135,7 +135,7 @@ export class Transcript {
     const result = h('div', { class: 'tool-result pending' }, 'running…');
     const box = h(
       'details',
-      { class: 'event tool', 'data-kind': 'tool' },
+      { class: 'event tool', 'data-kind': 'tool', open: true },
       h('summary', {}, h('span', { class: 'tool-name' }, `Tool: ${d.name ?? '?'}`)),
       h('pre', { class: 'tool-input' }, asText(d.input)),
       result,

@@ -226,20 +226,19 @@ async function showWorkspace(main, workspace, signal) {
     ),
     viewer,
   );
-  try {
-    await load();
-  } catch (err) {
-    // A workspace nothing has written to yet does not exist: an upload creates it.
-    if (/** @type {any} */ (err)?.status === 404)
-      table.replaceChildren(
-        h(
-          'tr',
-          {},
-          h('td', { colspan: '4', class: 'empty' }, 'Empty workspace: upload a file or run an agent here.'),
-        ),
-      );
-    else throw err;
-  }
+  // A workspace nothing has written to yet does not exist (an upload or a run creates it):
+  // ask the list first rather than fetch a 404.
+  const { workspaces } = await json('GET', '/claudebox/files', { signal });
+  const exists = Array.isArray(workspaces) && workspaces.some((/** @type {any} */ w) => w.name === workspace);
+  if (exists) await load();
+  else
+    table.replaceChildren(
+      h(
+        'tr',
+        {},
+        h('td', { colspan: '4', class: 'empty' }, 'Empty workspace: upload a file or run an agent here.'),
+      ),
+    );
 }
 
 /**
