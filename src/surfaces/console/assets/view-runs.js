@@ -41,9 +41,9 @@ export async function showRuns(main, _params, signal) {
     h(
       'div',
       { class: 'filters' },
-      h('label', { for: 'filter-status' }, 'Status'),
+      h('label', { for: 'filter-status' }, 'Show status'),
       statusFilter,
-      h('label', { for: 'filter-workspace' }, 'Workspace'),
+      h('label', { for: 'filter-workspace' }, 'Show workspace'),
       workspaceFilter,
     ),
     list,
