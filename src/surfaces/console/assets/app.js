@@ -29,7 +29,8 @@ const ROUTES = [
 /** @type {AbortController | undefined} */
 let current;
 
-function route() {
+/** @param {boolean} [isNavigation] whether the user moved here (then the new page's heading takes focus) */
+function route(isNavigation = false) {
   current?.abort();
   current = new AbortController();
   const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -57,6 +58,8 @@ function route() {
   Promise.resolve(match.view(main, params, signal)).catch((err) => {
     if (!signal.aborted) notify(String(err?.message ?? err), 'error');
   });
+  // Each view draws its heading before its first await: a screen reader hears where it is.
+  if (isNavigation) /** @type {HTMLElement | null} */ (main.querySelector('h1'))?.focus();
 }
 
 function signOut() {
@@ -74,5 +77,5 @@ whenUnauthorized(() => {
 });
 
 document.getElementById('sign-out')?.addEventListener('click', signOut);
-window.addEventListener('hashchange', route);
+window.addEventListener('hashchange', () => route(true));
 route();
