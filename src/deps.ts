@@ -25,6 +25,8 @@ import { EmbeddedRunEngine } from './runs/engine.ts';
 import { RunRepository } from './runs/repository.ts';
 import { SessionStore } from './sessions/store.ts';
 import { createStorageService, type StorageOptions, type StorageService } from './storage/service.ts';
+import { UsageLedger } from './usage/ledger.ts';
+import { KeyRunGuard } from './usage/run-guard.ts';
 import { WorkspaceFs } from './workspaces/workspace-fs.ts';
 
 /**
@@ -63,7 +65,12 @@ export async function createDeps(
   // Every path an agent's sandbox mounts is checked against where its descriptor really is,
   // so the paths are built from DATA_DIR's real location (it may be, or sit below, a symlink).
   const dataDir = await realpath(c.DATA_DIR);
-  const keys = new KeyStore(db, () => config.current().API_KEYS);
+  const keys = new KeyStore(
+    db,
+    () => config.current().API_KEYS,
+    () => config.current().ADMIN_API_KEYS,
+  );
+  const usage = new UsageLedger(db);
   const workspaces = new WorkspaceFs(join(dataDir, 'workspaces'));
   await workspaces.init();
   const sessions = new SessionStore(db);
@@ -124,12 +131,14 @@ export async function createDeps(
       ...(sandbox.reason ? { reason: sandbox.reason } : {}),
     },
     ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),
+    guard: new KeyRunGuard(keys, usage, () => config.current().CLAUDE_MODEL, logger),
   });
   return {
     config,
     db,
     logger,
     keys,
+    usage,
     workspaces,
     sessions,
     engine,

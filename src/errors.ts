@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'timeout'
   | 'unavailable'
+  | 'over_budget'
   | 'internal';
 
 export class AppError extends Error {
@@ -40,5 +41,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   payload_too_large: 413,
   timeout: 504,
   unavailable: 503,
+  // A key's budget is spent: 402 (Payment Required), as LiteLLM answers; OpenAI routes say 429.
+  over_budget: 402,
   internal: 500,
 };

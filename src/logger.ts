@@ -2,7 +2,7 @@ import { type Logger, type LoggerOptions, pino } from 'pino';
 
 /** Query parameters that carry credentials (presigned URLs, tokens in links). */
 const SECRET_QUERY =
-  /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|token|access_token|key)=)[^&#]*/gi;
+  /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|token|access_token|key|api_key)=)[^&#]*/gi;
 
 /** A URL as it may be logged: credential-bearing query values censored. */
 export function loggableUrl(url: string): string {

@@ -6,7 +6,8 @@ import { serve } from './server.ts';
 
 const USAGE = `usage: agentgate [serve]                 run the server (default)
        agentgate fake-model [--port N]   run the scripted fake Anthropic API
-       agentgate keys create --user NAME [--admin] | keys list | keys revoke ID
+       agentgate keys create --user NAME [--admin] [scope flags] | list | show ID
+                     | update ID [scope flags] | rotate ID [--grace-s N] | revoke ID
        agentgate doctor [--json]         check this machine and configuration for a deployment`;
 
 async function main(argv: string[]): Promise<void> {

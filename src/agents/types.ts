@@ -1,4 +1,4 @@
-import type { RunEvent } from '../engine/events.ts';
+import type { ModelCall, RunEvent } from '../engine/events.ts';
 import type { PoolState } from '../engine/port.ts';
 import type { RunSpec } from '../engine/spec.ts';
 
@@ -33,6 +33,8 @@ export type AgentRunRequest = Pick<
    * backend keeps it in the process after the run instead of resetting the process at once.
    */
   keepsConversation?: boolean;
+  /** Called as each of the run's model calls completes (the relay's count), not only at the end. */
+  onModelCall?: (call: ModelCall) => void;
 };
 
 /**

@@ -1,9 +1,15 @@
+import type { KeyScope } from './scope.ts';
+
 /** Who is calling: the user id comes only from the credential, never from a request body. */
 export interface Principal {
   userId: string;
   isAdmin: boolean;
   /** Which credential proved it, for logs and /status (never the secret itself). */
-  via: 'env_key' | 'stored_key' | 'hmac_token' | 'surface_token';
+  via: 'env_key' | 'stored_key' | 'hmac_token' | 'surface_token' | 'admin_key';
+  /** The stored key's id (stored keys only): runs, usage and limits are counted against it. */
+  keyId?: string;
+  /** What the key may do; undefined is full scope (API_KEYS, service tokens, signed web users). */
+  scope?: KeyScope;
 }
 
 const USER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -51,6 +51,8 @@ export const envSchema = z.object({
   ZAI_BASE_URL: url('https://api.z.ai/api/anthropic'),
   // claude-code-api surface
   API_KEYS: optionalString,
+  // admin keys (the keys API, usage): same form as API_KEYS, user `admin` by default
+  ADMIN_API_KEYS: optionalString,
   NEXTAUTH_SECRET: optionalString,
   OAUTH_AUTHORIZE_URL: url('https://claude.ai/oauth/authorize'),
   OAUTH_TOKEN_URL: url('https://console.anthropic.com/v1/oauth/token'),

@@ -43,6 +43,8 @@ const variableMeaning: { readonly [K in VariableName]?: string } = {
     'Z.ai API key for the GLM models (claudebox-glm-*, /claudebox-zai/); unset → they are not offered',
   ZAI_BASE_URL: "Z.ai's Anthropic-compatible endpoint the GLM runs' Claude Code talks to",
   API_KEYS: 'key (user api) or user:key, comma separated (claude-code-api)',
+  ADMIN_API_KEYS:
+    'admin keys (keys API, usage, every surface): key (user admin) or user:key, comma separated',
   NEXTAUTH_SECRET: 'HMAC secret for web front-end tokens (claude-code-api)',
   OAUTH_AUTHORIZE_URL: 'Claude OAuth authorize endpoint',
   OAUTH_TOKEN_URL: 'Claude OAuth token endpoint',
@@ -54,7 +56,8 @@ const variableMeaning: { readonly [K in VariableName]?: string } = {
   FILES_MAX_BYTES: 'largest upload through the files API (413 above)',
   CLAUDEOPS_CHAT_API_KEY: 'Bearer key of the claude-ops chat model; unset → 503 (rotatable)',
   CLAUDEOPS_CHAT_MAX_SESSIONS: 'concurrent claude-ops sessions before 429',
-  LITELLM_MASTER_KEY: 'Bearer key of the gateway paths (/chat/completions, /models, /mcp/)',
+  LITELLM_MASTER_KEY:
+    'Bearer key of the gateway paths (/chat/completions, /models, /mcp/); also an admin key (keys API)',
   SSE_HEARTBEAT_MS: 'SSE comment heartbeat interval',
   MCP_ALLOWED_HOSTS:
     'Host names (any port) or host:port the MCP endpoints answer besides loopback, comma separated; others get 403',

@@ -48,6 +48,41 @@ export interface ApiKeysTable {
   is_admin: number;
   created_at: number;
   revoked_at: number | null;
+  name: string | null;
+  /** `observe|edit|full`; null means full. */
+  tier: string | null;
+  /** JSON arrays; null means every surface / every model. */
+  surfaces: string | null;
+  models: string | null;
+  workspace_prefix: string | null;
+  rpm: number | null;
+  max_concurrent_runs: number | null;
+  budget_usd: number | null;
+  /** `day|month|total`. */
+  budget_period: string | null;
+  expires_at: number | null;
+  /** JSON object (LiteLLM's `metadata`). */
+  metadata: string | null;
+  /** A rotated key's previous hash, accepted until prev_key_expires_at. */
+  prev_key_hash: string | null;
+  prev_key_expires_at: number | null;
+  updated_at: number | null;
+}
+
+export interface RunUsageTable {
+  run_id: string;
+  key_id: string | null;
+  user_id: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  cost_usd: number;
+  model_calls: number;
+  source: string;
+  status: string;
+  created_at: number;
 }
 
 export interface KvTable {
@@ -61,6 +96,7 @@ export interface Database {
   run_events: RunEventsTable;
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
+  run_usage: RunUsageTable;
   kv: KvTable;
   migrations: { name: string; applied_at: Generated<number> };
 }

@@ -20,8 +20,11 @@ import type { ModelCall } from '../engine/events.ts';
 export interface RelayGrant {
   token: string;
   kind: 'api_key' | 'oauth';
-  /** Starts accepting the token for one run; calls are collected until `end`. */
-  begin(): void;
+  /**
+   * Starts accepting the token for one run; calls are collected until `end`, and each is
+   * also handed to `onCall` as soon as its answer has been relayed (budgets stop runs there).
+   */
+  begin(onCall?: (call: ModelCall) => void): void;
   /** Stops accepting the token; returns the calls made while it was active. */
   end(): ModelCall[];
   /** Forgets the token for good (its process is gone). */
@@ -32,6 +35,7 @@ interface GrantState {
   access: () => ModelAccess;
   isActive: boolean;
   calls: ModelCall[];
+  onCall: ((call: ModelCall) => void) | undefined;
   /** Upstream calls in flight: cut when the run ends, so none outlives its run. */
   inflight: Set<ClientRequest>;
 }
@@ -69,18 +73,20 @@ export class ModelRelay {
   grant(access: () => ModelAccess): RelayGrant {
     const token = `agentgate-run-${randomBytes(24).toString('base64url')}`;
     const key = hashToken(token);
-    const state: GrantState = { access, isActive: false, calls: [], inflight: new Set() };
+    const state: GrantState = { access, isActive: false, calls: [], onCall: undefined, inflight: new Set() };
     this.#grants.set(key, state);
     const kind = credentialKindOf(access());
     return {
       token,
       kind,
-      begin: () => {
+      begin: (onCall) => {
         state.calls = [];
+        state.onCall = onCall;
         state.isActive = true;
       },
       end: () => {
         state.isActive = false;
+        state.onCall = undefined;
         for (const r of state.inflight) r.destroy();
         state.inflight.clear();
         const calls = state.calls;
@@ -150,7 +156,15 @@ export class ModelRelay {
       });
       up.on('end', () => {
         res.end();
-        if (meter && state.isActive) state.calls.push(meter.call(up.statusCode ?? 0));
+        if (meter && state.isActive) {
+          const call = meter.call(up.statusCode ?? 0);
+          state.calls.push(call);
+          try {
+            state.onCall?.(call);
+          } catch (err) {
+            this.logger.error({ err }, 'model relay: the run’s call observer failed');
+          }
+        }
       });
       up.on('error', () => res.destroy());
     });

@@ -42,4 +42,8 @@ export interface RunSpec {
   userMemory?: string;
   // A sandboxed agent reaches these only through the egress proxy: public URLs only.
   mcpServers?: Record<string, { type: 'http'; url: string; headers?: Record<string, string> }>;
+  /** The stored key that started the run (usage, budgets and per-key limits count against it). */
+  keyId?: string;
+  /** The caller's permission tier; unset means `full`. */
+  tier?: 'observe' | 'edit' | 'full';
 }

@@ -7,6 +7,7 @@ import type { ConfigSource } from '../config/index.ts';
 import type { RunEngine } from '../engine/port.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { StorageService } from '../storage/service.ts';
+import type { UsageLedger } from '../usage/ledger.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 
 /** How agents reach the model, as /health and /auth/status report it. */
@@ -33,6 +34,8 @@ export interface AppDeps {
   config: ConfigSource;
   logger: Logger;
   keys: KeyStore;
+  /** Every run's tokens and cost against its key and user. */
+  usage: UsageLedger;
   workspaces: WorkspaceFs;
   sessions: SessionStore;
   engine: RunEngine;

@@ -8,6 +8,7 @@ import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
 import { AppError } from '../errors.ts';
 import type { SessionStore } from '../sessions/store.ts';
+import type { RunGuard } from '../usage/run-guard.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 import { type EventLog, StoredEventLog } from './event-log.ts';
 import { AgentExecutor, type Executor } from './executor.ts';
@@ -35,6 +36,8 @@ export interface EmbeddedEngineOptions {
    * in their own shape, and these must not be a way around it.
    */
   maxPromptChars?: number;
+  /** Per-key scope, limits, budgets and usage (runs without a keyId pass untouched). */
+  guard?: RunGuard;
 }
 
 /** What the engine keeps of a run from submit until it settles; never handed out. */
@@ -46,7 +49,11 @@ interface Active {
   abort: AbortController;
   done: Promise<RunRecord>;
   resolve: (r: RunRecord) => void;
+  /** Why the engine itself stopped the run (a spent budget), shown as its error. */
+  stopMessage?: string;
 }
+
+type StopReason = 'cancelled' | 'timed_out' | 'over_budget';
 
 /**
  * The embedded RunEngine: SQLite store, in-process scheduler, executor and event log.
@@ -65,7 +72,14 @@ export class EmbeddedRunEngine implements RunEngine {
   constructor(private readonly opts: EmbeddedEngineOptions) {
     this.#log = new StoredEventLog(opts.repository);
     this.#scheduler = new FairScheduler(opts, (id) => void this.#execute(id));
-    this.#executor = new AgentExecutor({ ...opts, log: this.#log });
+    this.#executor = new AgentExecutor({
+      ...opts,
+      log: this.#log,
+      onModelCall: (runId, call) => {
+        const stopMessage = this.opts.guard?.onModelCall(runId, call);
+        if (stopMessage) this.#stop(runId, 'over_budget', stopMessage);
+      },
+    });
   }
 
   #checkSizes(spec: RunSpec): void {
@@ -95,8 +109,17 @@ export class EmbeddedRunEngine implements RunEngine {
     ) {
       throw new AppError('not_found', `No session ${spec.resumeSessionId}`);
     }
+    const { guard } = this.opts;
+    const admission = await guard?.admit(spec);
     const id = randomUUID();
-    this.#scheduler.reserve({ id, owner: spec.owner, workspace: spec.workspace }, spec.onBusy);
+    // From the claim to the queue nothing awaits: two submits cannot both take a key's last slot.
+    guard?.claim(id, spec, admission);
+    try {
+      this.#scheduler.reserve({ id, owner: spec.owner, workspace: spec.workspace }, spec.onBusy);
+    } catch (err) {
+      guard?.release(id);
+      throw err;
+    }
     const createdAt = Date.now();
     try {
       const session = spec.session
@@ -110,6 +133,7 @@ export class EmbeddedRunEngine implements RunEngine {
       await this.opts.repository.insert(id, spec, createdAt, session?.id ?? null, this.opts.sandbox.name);
     } catch (err) {
       this.#scheduler.withdraw(id);
+      guard?.release(id);
       throw err;
     }
     this.#activate(id, spec, createdAt);
@@ -203,11 +227,14 @@ export class EmbeddedRunEngine implements RunEngine {
   }
 
   /** Stops a queued or running run; false when it is not active or already stopping. */
-  #stop(id: string, reason: 'cancelled' | 'timed_out'): boolean {
+  #stop(id: string, reason: StopReason, message?: string): boolean {
     const run = this.#active.get(id);
     if (!run || run.abort.signal.aborted) return false;
+    if (message) run.stopMessage = message;
     run.abort.abort(reason);
-    if (this.#scheduler.withdraw(id)) void this.#settle(id, reason, undefined, undefined);
+    if (this.#scheduler.withdraw(id)) {
+      void this.#settle(id, reason === 'over_budget' ? 'failed' : reason, undefined, message);
+    }
     return true;
   }
 
@@ -233,10 +260,15 @@ export class EmbeddedRunEngine implements RunEngine {
     } finally {
       clearTimeout(timer);
     }
-    const reason = signal.aborted ? (signal.reason as 'cancelled' | 'timed_out') : undefined;
+    const reason = signal.aborted ? (signal.reason as StopReason) : undefined;
     const { result } = outcome;
-    const status: RunStatus = reason ?? (result && !result.isError ? 'succeeded' : 'failed');
-    await this.#settle(id, status, result, outcome.error);
+    // Stopped by its key's budget: a failure that says why, whatever the agent managed to say.
+    const isOverBudget = reason === 'over_budget';
+    const status: RunStatus = isOverBudget
+      ? 'failed'
+      : (reason ?? (result && !result.isError ? 'succeeded' : 'failed'));
+    const error = isOverBudget ? (run.stopMessage ?? 'The key’s budget is spent') : outcome.error;
+    await this.#settle(id, status, result, error);
     this.#totals.processed += 1;
     if (status !== 'succeeded') this.#totals.errors += 1;
     this.#scheduler.finished(id);
@@ -284,7 +316,7 @@ export class EmbeddedRunEngine implements RunEngine {
     this.#active.delete(id);
     run.status = status;
     this.#log.close(id);
-    run.resolve({
+    const record: RunRecord = {
       id,
       owner: run.spec.owner,
       workspace: run.spec.workspace,
@@ -295,6 +327,9 @@ export class EmbeddedRunEngine implements RunEngine {
       createdAt: run.createdAt,
       startedAt: run.startedAt,
       finishedAt,
-    });
+    };
+    // Usage is recorded before the caller hears the run is done: a next run sees its cost.
+    await this.opts.guard?.settled(record);
+    run.resolve(record);
   }
 }

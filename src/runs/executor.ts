@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AgentBackend, AgentRunRequest } from '../agents/types.ts';
-import type { RunResult } from '../engine/events.ts';
+import type { ModelCall, RunResult } from '../engine/events.ts';
 import type { RunSpec } from '../engine/spec.ts';
 import { AppError } from '../errors.ts';
 import type { SessionStore } from '../sessions/store.ts';
@@ -28,6 +28,8 @@ export interface AgentExecutorOptions {
   sessions: SessionStore;
   workspaces: WorkspaceFs;
   logger: Logger;
+  /** Each model call of a run as the relay finishes it (budgets are checked there). */
+  onModelCall?: (runId: string, call: ModelCall) => void;
 }
 
 /** Runs an agent through its `AgentBackend`, in the run's workspace, continuing its session. */
@@ -87,6 +89,9 @@ export class AgentExecutor implements Executor {
       forkSession: spec.forkSession,
       userMemory: spec.userMemory,
       mcpServers: spec.mcpServers,
+      ...(this.opts.onModelCall
+        ? { onModelCall: (call: ModelCall) => this.opts.onModelCall?.(runId, call) }
+        : {}),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { Surface } from '../http/surface.ts';
+import { adminSurface } from './admin/index.ts';
 import { browserSurface } from './browser/index.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { claudeboxSurface } from './claudebox/index.ts';
@@ -17,5 +18,6 @@ export const allSurfaces: readonly Surface[] = [
   mcpSurface,
   browserSurface,
   storageSurface,
+  adminSurface,
   consoleSurface,
 ];

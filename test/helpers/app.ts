@@ -38,6 +38,8 @@ export async function startTestApp(opts: {
   browser?: BrowserServiceOptions;
   /** The object store's clock and lock limits. */
   storage?: StorageOptions;
+  /** Where the server's log lines go (tests that assert what is never logged); LOG_LEVEL still applies. */
+  logDestination?: NodeJS.WritableStream;
 }): Promise<TestApp> {
   const temp = opts.dataDir ? undefined : await makeTempDir();
   const dataDir = opts.dataDir ?? temp?.dir ?? '';
@@ -49,7 +51,7 @@ export async function startTestApp(opts: {
   };
   const config = ConfigSource.fromValues(env);
   const fake = await startFakeModel();
-  const logger = createLogger(config.current().LOG_LEVEL);
+  const logger = createLogger(config.current().LOG_LEVEL, opts.logDestination);
   const deps = await createDeps(config, logger, {
     fakeModelUrl: fake.url,
     ...(opts.agentNetGuard ? { agentNetGuard: opts.agentNetGuard } : {}),

@@ -142,7 +142,7 @@ export class ClaudeBackend implements AgentBackend {
     this.#spares.noteOwner(req);
     if (!this.#generationOf.has(proc)) this.#generationOf.set(proc, this.#generation);
     this.#busy.add(proc);
-    proc.grant.begin();
+    proc.grant.begin(req.onModelCall);
     try {
       for await (const ev of proc.turn(isPromptQueued ? undefined : req.prompt, signal, req.images)) {
         // The relay's record of this run's model calls, before the run's last word.

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { admitCaller } from '../../auth/scope.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
@@ -28,7 +29,7 @@ export async function optionalBrowserAuth(
   const token = deps.config.current().STEALTHY_AUTO_BROWSE_AUTH_TOKEN;
   const principal = await authenticate(deps.keys, secret, [{ secret: token, principal: TOKEN_PRINCIPAL }]);
   if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
-  return principal;
+  return admitCaller(deps.keys.limiter, principal, 'browser');
 }
 
 /**

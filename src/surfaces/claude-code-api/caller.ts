@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { authenticate } from '../../auth/authenticate.ts';
 import { verifyHmacToken } from '../../auth/hmac-token.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { admitCaller } from '../../auth/scope.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
@@ -19,7 +20,7 @@ export function requireCaller(scope: FastifyInstance, deps: AppDeps): void {
       (await authenticate(deps.keys, secret)) ??
       (secret ? verifyHmacToken(secret, deps.config.current().NEXTAUTH_SECRET, Date.now()) : undefined);
     if (!principal) throw new AppError('unauthorized', 'Missing or invalid API key');
-    callers.set(req, principal);
+    callers.set(req, admitCaller(deps.keys.limiter, principal, 'claude-code-api'));
   });
 }
 

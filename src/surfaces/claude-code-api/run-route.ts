@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { runStampOf } from '../../auth/scope.ts';
 import type { RunSpec } from '../../engine/spec.ts';
 import { AppError } from '../../errors.ts';
 import { clientGoneSignal } from '../../http/client-gone.ts';
@@ -54,11 +55,13 @@ export function registerRunRoute(scope: FastifyInstance, deps: AppDeps, memory: 
       runBodySchema(c.MAX_PROMPT_CHARS, c.RUN_TIMEOUT_MS * MAX_TIMEOUT_FACTOR),
       req.body,
     );
-    const { userId } = callerOf(req);
+    const caller = callerOf(req);
+    const { userId } = caller;
     const startedAt = Date.now();
     const userMemory = await memory.read(userId);
     const spec: Omit<RunSpec, 'workspace' | 'onBusy'> = {
       owner: userId,
+      ...runStampOf(caller),
       prompt: body.prompt,
       ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
       ...(userMemory ? { userMemory } : {}),

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { admitCaller, assertWorkspace, type SurfaceName } from '../../auth/scope.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
@@ -20,6 +21,8 @@ export async function authenticateClaudebox(
   deps: AppDeps,
   req: FastifyRequest,
   instance: ClaudeboxInstance,
+  /** The MCP endpoints of an instance authenticate here too, as the `mcp` surface. */
+  surface: SurfaceName = 'claudebox',
 ): Promise<Principal> {
   const c = deps.config.current();
   const principal = await authenticate(
@@ -28,6 +31,7 @@ export async function authenticateClaudebox(
     instance.tokenVars.map((name) => ({ secret: c[name], principal: instance.principal })),
   );
   if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
+  admitCaller(deps.keys.limiter, principal, surface);
   principals.set(req, principal);
   return principal;
 }
@@ -45,7 +49,9 @@ export const DEFAULT_WORKSPACE = 'default';
 export function engineWorkspace(principal: Principal, workspace: string | undefined): string {
   const name = workspace === undefined || workspace === '' ? DEFAULT_WORKSPACE : workspace;
   parseWorkspaceName(name); // errors name the caller's workspace, not the prefixed one
-  return userWorkspace(principal.userId, name);
+  const engineName = userWorkspace(principal.userId, name);
+  assertWorkspace(principal.scope, principal.userId, engineName);
+  return engineName;
 }
 
 /** The caller's name for an engine workspace of theirs, or undefined when it is not theirs. */

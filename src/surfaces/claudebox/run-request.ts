@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
+import { runStampOf } from '../../auth/scope.ts';
 import type { Config } from '../../config/index.ts';
 import type { RunSpec } from '../../engine/spec.ts';
 import { AppError } from '../../errors.ts';
@@ -66,6 +67,7 @@ export function toRunSpec(
   const model = instanceModel(instance, opts.model);
   return {
     owner: principal.userId,
+    ...runStampOf(principal),
     workspace: engineWorkspace(principal, name),
     prompt: opts.prompt,
     ...(model ? { model } : {}),

@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
+import { admitCaller } from '../../auth/scope.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import { authenticatedCaller, authenticateFirst } from '../../http/auth-first.ts';
@@ -40,7 +41,7 @@ async function authenticateGateway(deps: AppDeps, req: FastifyRequest): Promise<
     },
   ]);
   if (!principal) throw new AppError('unauthorized', 'Missing or invalid bearer token');
-  return principal;
+  return admitCaller(deps.keys.limiter, principal, 'mcp');
 }
 
 function buildServer(deps: AppDeps, principal: Principal, instance: ClaudeboxInstance): McpServer {
@@ -99,7 +100,7 @@ export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSess
     const endpoints: Array<[string, Endpoint]> = [];
     for (const instance of CLAUDEBOX_INSTANCES) {
       const endpoint = {
-        auth: (d: AppDeps, req: FastifyRequest) => authenticateClaudebox(d, req, instance),
+        auth: (d: AppDeps, req: FastifyRequest) => authenticateClaudebox(d, req, instance, 'mcp'),
         instance,
       };
       endpoints.push([`${instance.prefix}/mcp/`, endpoint], [`${instance.prefix}/mcp`, endpoint]);

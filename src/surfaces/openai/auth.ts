@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { authenticate } from '../../auth/authenticate.ts';
 import { type Principal, servicePrincipal } from '../../auth/principal.ts';
+import { admitCaller } from '../../auth/scope.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import type { AppDeps } from '../../http/surface.ts';
 import {
@@ -33,6 +34,7 @@ export async function callerOf(deps: AppDeps, req: FastifyRequest): Promise<Call
     ...tokens,
   ]);
   if (!principal) return undefined;
+  admitCaller(deps.keys.limiter, principal, 'openai');
   // Identity, not the user id: a stored key of a user named "claude-ops" is still a claudebox caller.
   if (principal === CLAUDE_OPS_PRINCIPAL) return { kind: 'claude-ops' };
   const token = tokens.find((t) => t.principal === principal);

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/principal.ts';
+import { runStampOf } from '../../auth/scope.ts';
 import type { PromptImage, RunSpec } from '../../engine/spec.ts';
 import { AppError } from '../../errors.ts';
 import { authenticatedCaller } from '../../http/auth-first.ts';
@@ -160,6 +161,7 @@ function claudeboxSpec(
   const { provider } = flavour.instance;
   return {
     owner: principal.userId,
+    ...runStampOf(principal),
     workspace: engineWorkspace(principal, opts.workspace),
     prompt,
     model: flavour.claudeModel,

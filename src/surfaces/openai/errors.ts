@@ -33,6 +33,7 @@ const TYPE_OF: Record<ErrorCode, string> = {
   payload_too_large: 'invalid_request_error',
   timeout: 'timeout_error',
   unavailable: 'service_unavailable_error',
+  over_budget: 'insufficient_quota',
   internal: 'server_error',
 };
 
@@ -48,13 +49,15 @@ const CODE_OF: Record<ErrorCode, string> = {
   payload_too_large: 'payload_too_large',
   timeout: 'timeout',
   unavailable: 'service_unavailable',
+  over_budget: 'insufficient_quota',
   internal: 'internal_error',
 };
 
 export function renderOpenAiError(err: AppError): { status: number; body: OpenAiErrorBody } {
   const isExplicit = err instanceof OpenAiError;
   return {
-    status: httpStatusOf[err.code],
+    // OpenAI answers a spent quota with 429 `insufficient_quota`, and its clients expect that.
+    status: err.code === 'over_budget' ? 429 : httpStatusOf[err.code],
     body: {
       error: {
         message: err.message,

@@ -24,7 +24,8 @@ export const openAiSurface: Surface = async (app, deps) => {
   app.setErrorHandler((err, req, reply) => {
     const appErr = toAppError(err, req);
     prepareErrorReply(appErr, reply);
-    return reply.send(renderOpenAiError(appErr).body);
+    const rendered = renderOpenAiError(appErr);
+    return reply.status(rendered.status).send(rendered.body);
   });
   // Shared by all paths: the claude-ops limit is about runs, whichever URL started them.
   for (const prefix of ['/v1', ...INSTANCE_PATHS, '']) {

@@ -16,6 +16,7 @@ const S3_CODE: Record<AppError['code'], string> = {
   payload_too_large: 'EntityTooLarge',
   timeout: 'RequestTimeout',
   unavailable: 'ServiceUnavailable',
+  over_budget: 'AccessDenied',
   internal: 'InternalError',
 };
 
