@@ -6,7 +6,7 @@
  */
 import { forgetKey, storedKey, whenUnauthorized } from './api.js';
 import { notify } from './dom.js';
-import { showAdmin } from './view-admin.js';
+import { showAdmin, showUsage } from './view-admin.js';
 import { showChat } from './view-chat.js';
 import { showFiles } from './view-files.js';
 import { showRun } from './view-run.js';
@@ -23,6 +23,7 @@ const ROUTES = [
   [/^\/chat\/([^/]+)$/, 'chat', showChat],
   [/^\/files\/?$/, 'files', showFiles],
   [/^\/files\/([^/]+)$/, 'files', showFiles],
+  [/^\/usage$/, 'usage', showUsage],
   [/^\/admin\/(keys|usage)$/, 'admin', showAdmin],
 ];
 
