@@ -25,8 +25,10 @@ import { EmbeddedRunEngine } from './runs/engine.ts';
 import { RunRepository } from './runs/repository.ts';
 import { SessionStore } from './sessions/store.ts';
 import { createStorageService, type StorageOptions, type StorageService } from './storage/service.ts';
+import { renderRun } from './surfaces/api/render.ts';
 import { UsageLedger } from './usage/ledger.ts';
 import { KeyRunGuard } from './usage/run-guard.ts';
+import { WebhookService } from './webhooks/service.ts';
 import { WorkspaceFs } from './workspaces/workspace-fs.ts';
 
 /**
@@ -42,6 +44,7 @@ export interface ServerDeps extends AppDeps {
   agentGateway: AgentGateway;
   oauth: OAuthCredentialStore;
   storage: StorageService;
+  webhooks: WebhookService;
 }
 
 /** Wires the engine from config: the one place the object graph is built, for the server and tests alike. */
@@ -57,6 +60,8 @@ export async function createDeps(
     browser?: BrowserServiceOptions;
     /** The object store's clock and lock limits (tests move time). */
     storage?: StorageOptions;
+    /** Which addresses webhook targets may have (tests name a local stand-in for a public one). */
+    webhookNetGuard?: NetGuard;
   } = {},
 ): Promise<ServerDeps> {
   const c = config.current();
@@ -133,6 +138,14 @@ export async function createDeps(
     ...(sandbox.isLoopbackOnly ? { admit: refuseProxiedCallers } : {}),
     guard: new KeyRunGuard(keys, usage, () => config.current().CLAUDE_MODEL, logger),
   });
+  const webhooks = new WebhookService({
+    db,
+    engine,
+    config: () => config.current(),
+    logger,
+    guard: opts.webhookNetGuard ?? defaultNetGuard,
+    render: renderRun,
+  });
   return {
     config,
     db,
@@ -150,6 +163,7 @@ export async function createDeps(
     oauth,
     browser,
     storage,
+    webhooks,
   };
 }
 
@@ -228,6 +242,7 @@ export function isLoopbackHost(host: string): boolean {
 /** Orderly stop: no new runs, running ones cancelled (their processes killed), then the store closed. */
 export async function closeDeps(deps: ServerDeps): Promise<void> {
   await deps.engine.drain();
+  await deps.webhooks.close();
   deps.oauth.close();
   deps.storage.close();
   await deps.browser.close();

@@ -29,6 +29,8 @@ export async function serve(config: ConfigSource): Promise<void> {
   if (storedOAuth && !c.CLAUDE_CODE_OAUTH_TOKEN) deps.modelAuth.setOAuthToken(storedOAuth.accessToken);
   const recovered = await deps.engine.recover();
   if (recovered > 0) logger.info({ recovered }, 'picked up queued runs from before the restart');
+  // After recovery, so webhooks of re-queued runs wait for their new run.
+  await deps.webhooks.resume();
   void deps.backend.warm();
   const app = await buildApp(deps, allSurfaces);
   await app.listen({ port: c.PORT, host: c.HOST });

@@ -68,6 +68,12 @@ export const envSchema = z.object({
   CLAUDEOPS_CHAT_MAX_SESSIONS: int(1, 1),
   LITELLM_MASTER_KEY: optionalString,
   SSE_HEARTBEAT_MS: int(15_000, 100),
+  // Runs API webhooks (signed with WEBHOOK_SECRET; unset: runs cannot ask for one)
+  WEBHOOK_SECRET: optionalString,
+  WEBHOOK_ALLOW_PRIVATE: flag(false),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+  WEBHOOK_RETRY_BASE_MS: int(10_000, 10),
+  WEBHOOK_RETRY_FOR_MS: int(86_400_000, 1000),
   // MCP endpoints: DNS-rebinding protection (loopback names are always allowed)
   MCP_ALLOWED_HOSTS: z
     .string()

@@ -59,6 +59,12 @@ const variableMeaning: { readonly [K in VariableName]?: string } = {
   LITELLM_MASTER_KEY:
     'Bearer key of the gateway paths (/chat/completions, /models, /mcp/); also an admin key (keys API)',
   SSE_HEARTBEAT_MS: 'SSE comment heartbeat interval',
+  WEBHOOK_SECRET:
+    'HMAC-SHA256 secret that signs run webhooks (X-Agentgate-Signature); unset: webhookUrl is refused',
+  WEBHOOK_ALLOW_PRIVATE: '1: allow webhook targets on loopback and private networks',
+  WEBHOOK_TIMEOUT_MS: 'timeout of one webhook delivery attempt',
+  WEBHOOK_RETRY_BASE_MS: 'first webhook retry delay; doubles per attempt, at most an hour',
+  WEBHOOK_RETRY_FOR_MS: 'how long a failing webhook is retried after its run ended (default a day)',
   MCP_ALLOWED_HOSTS:
     'Host names (any port) or host:port the MCP endpoints answer besides loopback, comma separated; others get 403',
   MCP_ALLOWED_ORIGINS:

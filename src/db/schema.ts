@@ -91,6 +91,30 @@ export interface KvTable {
   updated_at: number;
 }
 
+export interface WebhooksTable {
+  id: string;
+  run_id: string;
+  url: string;
+  /** waiting | pending | delivered | failed */
+  state: string;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  /** Retries stop after this (the run's end + WEBHOOK_RETRY_FOR_MS). */
+  deliver_until: number | null;
+  created_at: number;
+}
+
+export interface WebhookAttemptsTable {
+  webhook_id: string;
+  attempt: number;
+  at: number;
+  http_status: number | null;
+  error: string | null;
+  /** The first characters of the target's answer, never more. */
+  response_excerpt: string | null;
+  duration_ms: number;
+}
+
 export interface Database {
   runs: RunsTable;
   run_events: RunEventsTable;
@@ -98,5 +122,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   run_usage: RunUsageTable;
   kv: KvTable;
+  webhooks: WebhooksTable;
+  webhook_attempts: WebhookAttemptsTable;
   migrations: { name: string; applied_at: Generated<number> };
 }

@@ -29,14 +29,28 @@ export interface RunEngine {
 }
 
 export interface RunFilter {
-  /** `active`: queued or running (oldest first); `finished`: settled (most recently finished first). */
-  state: 'active' | 'finished';
+  /**
+   * `active`: queued or running (oldest first); `finished`: settled (most recently finished
+   * first); `any`: every run whatever its state, newest created first (ties by id, descending),
+   * pageable with `before`.
+   */
+  state: 'active' | 'finished' | 'any';
   owner?: string;
   workspace?: string;
   /** Workspaces whose name starts with this. */
   workspacePrefix?: string;
-  /** At most this many (finished runs only; defaults to 1000). */
+  /** Only runs in this status (`any` only). */
+  status?: RunStatus;
+  /** Only runs created strictly before this position (`any` only): the next page after it. */
+  before?: RunPosition;
+  /** At most this many (finished and any; defaults to 1000). */
   limit?: number;
+}
+
+/** A run's place in the `any` order: a page ends at its last run's position. */
+export interface RunPosition {
+  createdAt: number;
+  id: string;
 }
 
 export interface RunSummary {
@@ -47,6 +61,8 @@ export interface RunSummary {
   createdAt: number;
   startedAt: number | undefined;
   finishedAt: number | undefined;
+  /** The first characters of the prompt (at most 200), for lists. */
+  promptExcerpt: string;
 }
 
 export interface QueueState {

@@ -1,4 +1,14 @@
 import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+
+/** Headers set by hooks (x-request-id, nosniff, x-run-id) would be lost on a hijacked reply. */
+export function replyHeaders(reply: FastifyReply): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(reply.getHeaders())) {
+    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : String(v);
+  }
+  return out;
+}
 
 /**
  * One Server-Sent Events response. Writes wait for `drain` when the socket's buffer is full,
@@ -37,6 +47,16 @@ export class SseWriter {
   /** Sends one `data:` event; `data` is written as is (JSON text, or `[DONE]`). */
   send(data: string): Promise<void> {
     return this.#write(`data: ${data}\n\n`);
+  }
+
+  /**
+   * Sends one event with its `id:` (what a reconnecting client sends back as Last-Event-ID)
+   * and `event:` name when given; `data` must be one line (JSON text).
+   */
+  sendEvent(e: { id?: string; event?: string; data: string }): Promise<void> {
+    const id = e.id === undefined ? '' : `id: ${e.id}\n`;
+    const event = e.event === undefined ? '' : `event: ${e.event}\n`;
+    return this.#write(`${id}${event}data: ${e.data}\n\n`);
   }
 
   /** Ends the response once everything written so far is flushed. */

@@ -8,6 +8,7 @@ import type { RunEngine } from '../engine/port.ts';
 import type { SessionStore } from '../sessions/store.ts';
 import type { StorageService } from '../storage/service.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
+import type { Webhooks } from '../webhooks/types.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 
 /** How agents reach the model, as /health and /auth/status report it. */
@@ -45,6 +46,8 @@ export interface AppDeps {
   browser: BrowserService;
   /** The object store behind /storage. */
   storage: Pick<StorageService, 'store' | 'uploads'>;
+  /** Run webhooks (the Runs API's `webhookUrl`): checked, registered, delivered, listed. */
+  webhooks: Webhooks;
 }
 
 /** Each surface is one Fastify plugin that registers its own routes. */

@@ -12,7 +12,7 @@ import type { RunGuard } from '../usage/run-guard.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 import { type EventLog, StoredEventLog } from './event-log.ts';
 import { AgentExecutor, type Executor } from './executor.ts';
-import type { RunRepository } from './repository.ts';
+import { promptExcerptOf, type RunRepository } from './repository.ts';
 import { FairScheduler, type Scheduler } from './scheduler.ts';
 
 export interface EmbeddedEngineOptions {
@@ -170,7 +170,9 @@ export class EmbeddedRunEngine implements RunEngine {
   }
 
   async list(filter: RunFilter): Promise<RunSummary[]> {
-    if (filter.state === 'finished') return this.opts.repository.listFinished(filter);
+    // The store holds every run with its current status; only the active list is served
+    // from memory (oldest first, the scheduler's view).
+    if (filter.state !== 'active') return this.opts.repository.list(filter);
     return [...this.#active.entries()]
       .map(([id, r]) => ({
         id,
@@ -180,6 +182,7 @@ export class EmbeddedRunEngine implements RunEngine {
         createdAt: r.createdAt,
         startedAt: r.startedAt,
         finishedAt: undefined,
+        promptExcerpt: promptExcerptOf(r.spec.prompt),
       }))
       .filter(
         (r) =>

@@ -24,6 +24,13 @@ function fromRow(r: RunRow): RunRecord {
   };
 }
 
+const PROMPT_EXCERPT_CHARS = 200;
+
+/** The start of a prompt, for run lists. */
+export function promptExcerptOf(prompt: string): string {
+  return prompt.length > PROMPT_EXCERPT_CHARS ? prompt.slice(0, PROMPT_EXCERPT_CHARS) : prompt;
+}
+
 /** Runs and their seq-numbered events, persisted so they outlive the process. */
 export class RunRepository {
   constructor(private readonly db: Db) {}
@@ -112,21 +119,36 @@ export class RunRepository {
     return row ? fromRow(row) : undefined;
   }
 
-  /** Settled runs matching the filter, most recently finished first. */
-  async listFinished(filter: RunFilter): Promise<RunSummary[]> {
+  /**
+   * Stored runs matching the filter: settled ones most recently finished first (`finished`),
+   * or every run newest created first, after the `before` position (`any`).
+   */
+  async list(filter: RunFilter): Promise<RunSummary[]> {
     let q = this.db
       .selectFrom('runs')
-      .select(['id', 'owner', 'workspace', 'status', 'created_at', 'started_at', 'finished_at'])
-      .where('status', 'not in', ['queued', 'running']);
+      .select(['id', 'owner', 'workspace', 'status', 'spec', 'created_at', 'started_at', 'finished_at']);
+    if (filter.state === 'finished') q = q.where('status', 'not in', ['queued', 'running']);
+    if (filter.state === 'active') q = q.where('status', 'in', ['queued', 'running']);
+    if (filter.status !== undefined) q = q.where('status', '=', filter.status);
     if (filter.owner !== undefined) q = q.where('owner', '=', filter.owner);
     if (filter.workspace !== undefined) q = q.where('workspace', '=', filter.workspace);
     const prefix = filter.workspacePrefix;
     // Not LIKE: `_` is a wildcard there and a valid character in workspace names.
     if (prefix !== undefined) q = q.where(sql<string>`substr(workspace, 1, ${prefix.length})`, '=', prefix);
-    const rows = await q
-      .orderBy('finished_at', 'desc')
-      .limit(filter.limit ?? 1000)
-      .execute();
+    const before = filter.before;
+    if (before !== undefined) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '<', before.createdAt),
+          eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)]),
+        ]),
+      );
+    }
+    q =
+      filter.state === 'finished'
+        ? q.orderBy('finished_at', 'desc')
+        : q.orderBy('created_at', 'desc').orderBy('id', 'desc');
+    const rows = await q.limit(filter.limit ?? 1000).execute();
     return rows.map((r) => ({
       id: r.id,
       owner: r.owner,
@@ -135,6 +157,7 @@ export class RunRepository {
       createdAt: r.created_at,
       startedAt: r.started_at ?? undefined,
       finishedAt: r.finished_at ?? undefined,
+      promptExcerpt: promptExcerptOf((JSON.parse(r.spec) as RunSpec).prompt),
     }));
   }
 

@@ -1,5 +1,6 @@
 import type { Surface } from '../http/surface.ts';
 import { adminSurface } from './admin/index.ts';
+import { apiSurface } from './api/index.ts';
 import { browserSurface } from './browser/index.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { claudeboxSurface } from './claudebox/index.ts';
@@ -20,4 +21,5 @@ export const allSurfaces: readonly Surface[] = [
   storageSurface,
   adminSurface,
   consoleSurface,
+  apiSurface,
 ];

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import type { NetGuard } from '../../src/browser/net-guard.ts';
 import type { BrowserServiceOptions } from '../../src/browser/service.ts';
@@ -40,6 +40,8 @@ export async function startTestApp(opts: {
   storage?: StorageOptions;
   /** Where the server's log lines go (tests that assert what is never logged); LOG_LEVEL still applies. */
   logDestination?: NodeJS.WritableStream;
+  /** Sees every route the app registers. */
+  onRoute?: (route: RouteOptions) => void;
 }): Promise<TestApp> {
   const temp = opts.dataDir ? undefined : await makeTempDir();
   const dataDir = opts.dataDir ?? temp?.dir ?? '';
@@ -59,8 +61,9 @@ export async function startTestApp(opts: {
     ...(opts.storage ? { storage: opts.storage } : {}),
   });
   await deps.engine.recover();
+  await deps.webhooks.resume();
   void deps.backend.warm();
-  const app = await buildApp(deps, opts.surfaces);
+  const app = await buildApp(deps, opts.surfaces, opts.onRoute ? { onRoute: opts.onRoute } : {});
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return {

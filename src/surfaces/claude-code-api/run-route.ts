@@ -73,6 +73,8 @@ export function registerRunRoute(scope: FastifyInstance, deps: AppDeps, memory: 
     const run = body.sessionId
       ? await deps.engine.submit({ ...spec, workspace: userRoot(userId), onBusy: 'wait' }, { signal })
       : await submitOneShot(deps, userId, spec, signal);
+    // The run's id, to follow it on /api/v1 (it goes out with the answer's headers).
+    reply.header('x-run-id', run.id);
     const record = await deps.engine.wait(run.id);
     const timedOut = record.status === 'timed_out';
     return reply.send({

@@ -94,6 +94,9 @@ export async function handleChatCompletion(
           { signal },
         )
       : await submitClaudeOps(deps, prompt, signal, { jsonSchema, images });
+  // Set before anything is written: a stream's headers leave at once with it, so a client can
+  // follow the run on /api/v1 while it goes on.
+  reply.header('x-run-id', run.id);
   if (body.stream) return streamRun(deps, reply, run.id, meta, body.stream_options?.include_usage === true);
   return completeRun(deps, run.id, meta);
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { Usage } from '../../engine/events.ts';
 import { AppError } from '../../errors.ts';
-import { SseWriter } from '../../http/sse.ts';
+import { replyHeaders, SseWriter } from '../../http/sse.ts';
 import type { AppDeps } from '../../http/surface.ts';
 import { renderOpenAiError, runFailure } from './errors.ts';
 
@@ -67,7 +67,7 @@ export async function streamRun(
   isUsageWanted: boolean,
 ): Promise<void> {
   reply.hijack();
-  const sse = new SseWriter(reply.raw, deps.config.current().SSE_HEARTBEAT_MS, headersOf(reply));
+  const sse = new SseWriter(reply.raw, deps.config.current().SSE_HEARTBEAT_MS, replyHeaders(reply));
   try {
     await relay(deps, sse, runId, meta, isUsageWanted);
   } catch (err) {
@@ -130,13 +130,4 @@ async function relay(
     await sse.send(JSON.stringify(renderOpenAiError(runFailure(record.status, record.error)).body));
   }
   await sse.send('[DONE]');
-}
-
-/** Headers set by hooks (x-request-id, nosniff) would be lost on a hijacked reply. */
-function headersOf(reply: FastifyReply): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(reply.getHeaders())) {
-    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : String(v);
-  }
-  return out;
 }

@@ -1,0 +1,197 @@
+import type { Principal } from '../../auth/principal.ts';
+import type { RunRecord } from '../../engine/record.ts';
+import type { RunSpec } from '../../engine/spec.ts';
+import { AppError } from '../../errors.ts';
+import type { AppDeps } from '../../http/surface.ts';
+import { parseWorkspaceName } from '../../workspaces/names.ts';
+import { userWorkspace } from '../../workspaces/owners.ts';
+import { type ApiScope, callerOf, canSeeRun } from './auth.ts';
+import { decodeCursor, encodeCursor, renderDelivery, renderRun, renderSummary } from './render.ts';
+import {
+  type CreateRunBody,
+  createdRunSchema,
+  createRunBodySchema,
+  errorBodySchema,
+  listRunsQuerySchema,
+  runListSchema,
+  runParamsSchema,
+  runSchema,
+  webhookListSchema,
+} from './schemas.ts';
+
+/** The session namespace of the Runs API: a caller's `sessionId` names never meet /run's or claudebox's. */
+export const API_SESSION_KIND = 'api';
+
+const DEFAULT_WORKSPACE = 'default';
+
+/** A caller may ask for up to ten times the server's default run timeout, as on /run. */
+const MAX_TIMEOUT_FACTOR = 10;
+
+const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema };
+
+/** The run when the caller may see it; otherwise not_found, whether it exists or not. */
+export async function visibleRun(deps: AppDeps, caller: Principal, id: string): Promise<RunRecord> {
+  const record = await deps.engine.get(id);
+  if (!record || !canSeeRun(caller, record.owner)) throw new AppError('not_found', `No run ${id}`);
+  return record;
+}
+
+export function registerRunRoutes(scope: ApiScope, deps: AppDeps): void {
+  scope.post(
+    '/runs',
+    {
+      schema: {
+        summary: 'Start a run; answers at once (202) while the run goes on',
+        tags: ['runs'],
+        body: createRunBodySchema,
+        response: { 202: createdRunSchema, ...errors, 429: errorBodySchema, 503: errorBodySchema },
+      },
+    },
+    async (req, reply) => {
+      const caller = callerOf(req);
+      const spec = toRunSpec(deps, caller, req.body);
+      // Checked before the run exists, so a refused target changes nothing.
+      if (req.body.webhookUrl !== undefined) await deps.webhooks.check(req.body.webhookUrl);
+      // No signal: the run goes on without the caller (that is the point of this API).
+      const { id } = await deps.engine.submit(spec);
+      reply.header('x-run-id', id);
+      if (req.body.webhookUrl !== undefined) {
+        try {
+          await deps.webhooks.register(id, req.body.webhookUrl);
+        } catch (err) {
+          await deps.engine.cancel(id);
+          throw err;
+        }
+      }
+      const record = await deps.engine.get(id);
+      return reply.status(202).send({
+        id,
+        status: record?.status === 'running' ? 'running' : 'queued',
+        workspace: spec.workspace.slice(`users/${caller.userId}/`.length),
+        createdAt: new Date(record?.createdAt ?? Date.now()).toISOString(),
+      });
+    },
+  );
+
+  scope.get(
+    '/runs',
+    {
+      schema: {
+        summary: "The caller's runs, newest first (an admin key: every run)",
+        tags: ['runs'],
+        querystring: listRunsQuerySchema,
+        response: { 200: runListSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const caller = callerOf(req);
+      const q = req.query;
+      if (q.owner !== undefined && !caller.isAdmin && q.owner !== caller.userId) {
+        // Another owner's runs are simply not the caller's: an empty page, as for any filter.
+        return { runs: [], nextCursor: null };
+      }
+      const owner = caller.isAdmin ? q.owner : caller.userId;
+      if (q.workspace !== undefined) parseWorkspaceName(q.workspace);
+      const runs = await deps.engine.list({
+        state: 'any',
+        ...(owner !== undefined ? { owner } : {}),
+        ...(q.workspace !== undefined
+          ? { workspace: userWorkspace(owner ?? caller.userId, q.workspace) }
+          : {}),
+        ...(q.status !== undefined ? { status: q.status } : {}),
+        ...(q.cursor !== undefined ? { before: decodeCursor(q.cursor) } : {}),
+        limit: q.limit + 1,
+      });
+      const page = runs.slice(0, q.limit);
+      const last = page.at(-1);
+      return {
+        runs: page.map(renderSummary),
+        nextCursor:
+          runs.length > q.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+      };
+    },
+  );
+
+  scope.get(
+    '/runs/:id',
+    {
+      schema: {
+        summary: 'One run: status, result, usage, cost, timings, sandbox, tier, error',
+        tags: ['runs'],
+        params: runParamsSchema,
+        response: { 200: runSchema, ...errors },
+      },
+    },
+    async (req) => renderRun(await visibleRun(deps, callerOf(req), req.params.id)),
+  );
+
+  scope.post(
+    '/runs/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a run; answers once it has settled and its processes are gone',
+        description: 'A run that already finished is answered as it is.',
+        tags: ['runs'],
+        params: runParamsSchema,
+        response: { 200: runSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const record = await visibleRun(deps, callerOf(req), req.params.id);
+      await deps.engine.cancel(record.id, { wait: true });
+      return renderRun((await deps.engine.get(record.id)) ?? record);
+    },
+  );
+
+  scope.get(
+    '/runs/:id/webhooks',
+    {
+      schema: {
+        summary: "The run's webhook deliveries and their attempts",
+        tags: ['runs'],
+        params: runParamsSchema,
+        response: { 200: webhookListSchema, ...errors },
+      },
+    },
+    async (req) => {
+      const record = await visibleRun(deps, callerOf(req), req.params.id);
+      return { deliveries: (await deps.webhooks.list(record.id)).map(renderDelivery) };
+    },
+  );
+}
+
+function toRunSpec(deps: AppDeps, caller: Principal, body: CreateRunBody): RunSpec {
+  const c = deps.config.current();
+  if (body.prompt.length > c.MAX_PROMPT_CHARS) {
+    throw new AppError('invalid_request', `prompt is longer than ${c.MAX_PROMPT_CHARS} characters`);
+  }
+  const maxTimeoutMs = c.RUN_TIMEOUT_MS * MAX_TIMEOUT_FACTOR;
+  if (body.timeoutMs !== undefined && body.timeoutMs > maxTimeoutMs) {
+    throw new AppError('invalid_request', `timeoutMs must be at most ${maxTimeoutMs}`);
+  }
+  // Key tiers (issue 17) bring observe and edit; until then a run can only be `full`.
+  if (body.tier !== undefined && body.tier !== 'full') {
+    throw new AppError(
+      'invalid_request',
+      `tier "${body.tier}" is not available on this server (only "full")`,
+    );
+  }
+  const name = body.workspace ?? DEFAULT_WORKSPACE;
+  parseWorkspaceName(name); // the error names the caller's workspace, not the prefixed one
+  const workspace = userWorkspace(caller.userId, name);
+  return {
+    owner: caller.userId,
+    workspace,
+    prompt: body.prompt,
+    ...(body.model !== undefined ? { model: body.model } : {}),
+    ...(body.systemPrompt !== undefined ? { systemPrompt: body.systemPrompt } : {}),
+    ...(body.appendSystemPrompt !== undefined ? { appendSystemPrompt: body.appendSystemPrompt } : {}),
+    ...(body.jsonSchema !== undefined ? { jsonSchema: body.jsonSchema } : {}),
+    ...(body.effort !== undefined ? { effort: body.effort } : {}),
+    ...(body.timeoutMs !== undefined ? { timeoutMs: body.timeoutMs } : {}),
+    ...(body.sessionId !== undefined
+      ? { session: { kind: API_SESSION_KIND, name: body.sessionId, mode: 'continue' as const } }
+      : {}),
+    onBusy: 'wait',
+  };
+}
