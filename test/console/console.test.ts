@@ -9,6 +9,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { launchChromium, type PageRecord, recordedPage } from './browser.ts';
 
 const KEY = 'sk-console-alice-4f1c9a7e2b3d';
+const ADMIN_KEY = 'sk-console-root-9d8e7f6a5b4c';
 
 describe('web console in real Chromium against a real server', {
   skip: skipWithout('chromium'),
@@ -20,7 +21,10 @@ describe('web console in real Chromium against a real server', {
   const pages: PageRecord[] = [];
 
   before(async () => {
-    t = await startTestApp({ surfaces: allSurfaces, env: { API_KEYS: `alice:${KEY}` } });
+    t = await startTestApp({
+      surfaces: allSurfaces,
+      env: { API_KEYS: `alice:${KEY}`, ADMIN_API_KEYS: `root:${ADMIN_KEY}` },
+    });
     browser = await launchChromium();
   });
   after(async () => {
@@ -38,9 +42,9 @@ describe('web console in real Chromium against a real server', {
     return record;
   }
 
-  async function signIn(page: Page): Promise<void> {
+  async function signIn(page: Page, key = KEY): Promise<void> {
     await page.goto(`${t.url}/ui/`);
-    await page.getByLabel('API key').fill(KEY);
+    await page.getByLabel('API key').fill(key);
     await page.getByLabel('API key').press('Enter');
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
   }
@@ -325,6 +329,58 @@ describe('web console in real Chromium against a real server', {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').waitFor();
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  });
+
+  it('admin pages: an admin key creates a key, sees usage, and revokes the key, which signs its tab out', async () => {
+    const admin = await newPage();
+    await signIn(admin.page, ADMIN_KEY);
+    await admin.page.getByRole('link', { name: 'Admin' }).click();
+    await admin.page.getByRole('heading', { name: 'Keys', level: 1 }).waitFor();
+    await admin.page.getByLabel('User', { exact: true }).fill('bob');
+    await admin.page.getByLabel('Name', { exact: true }).fill('<i>console</i>');
+    await admin.page.getByLabel('Monthly budget (USD)').fill('5');
+    await admin.page.getByRole('button', { name: 'Create key' }).click();
+    const secret = (await admin.page.locator('.secret-value').textContent()) ?? '';
+    assert.match(secret, /\S{16,}/);
+    const row = admin.page.locator('tr', { hasText: 'bob (<i>console</i>)' });
+    await row.getByText('active').waitFor();
+    assert.ok((await row.textContent())?.includes('$5/month'));
+
+    await admin.page.getByRole('link', { name: 'Usage', exact: true }).first().click();
+    await admin.page.getByRole('heading', { name: 'Your usage' }).waitFor();
+    await admin.page.goto(`${t.url}/ui/#/admin/usage`);
+    await admin.page.getByLabel('Group by').selectOption('user');
+    await admin.page.locator('caption', { hasText: 'Usage by user' }).waitFor();
+
+    // Bob's own tab: signs in with the new secret, sees his budget, is no admin.
+    const bob = await newPage();
+    await signIn(bob.page, secret);
+    await bob.page.goto(`${t.url}/ui/#/usage`);
+    await bob.page.getByText(/Budget: \$0\.00 of \$5 spent this month/).waitFor();
+    await bob.page.goto(`${t.url}/ui/#/admin/keys`);
+    await bob.page.getByText('This key is not an admin key').waitFor();
+    assert.ok(
+      bob.problems.every((p) => /status of 403/.test(p)),
+      bob.problems.join('\n'),
+    );
+    bob.problems.length = 0;
+
+    await admin.page.goto(`${t.url}/ui/#/admin/keys`);
+    await row.getByRole('button', { name: /Revoke key of bob/ }).click();
+    await row.getByRole('button', { name: /Really revoke the key of bob/ }).click();
+    await row.getByText(/^revoked/).waitFor();
+    // Bob's next request is refused: his tab forgets the key and asks for one.
+    await bob.page.goto(`${t.url}/ui/#/runs`);
+    await bob.page.getByLabel('API key').waitFor();
+    await bob.page.getByText('The server no longer accepts this key').waitFor();
+    assert.equal(await bob.page.evaluate(() => sessionStorage.getItem('agentgate.key')), null);
+    assert.ok(
+      bob.problems.every((p) => /status of 401/.test(p)),
+      bob.problems.join('\n'),
+    );
+    bob.problems.length = 0;
+    for (const url of [...admin.urls, ...bob.urls])
+      assert.ok(!url.includes(secret) && !url.includes(ADMIN_KEY), url);
   });
 
   it('no page logged an error or a CSP violation, and no URL ever carried the key', () => {

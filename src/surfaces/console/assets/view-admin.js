@@ -101,6 +101,7 @@ async function showKeys(body, signal) {
               if (button.dataset.armed !== 'yes') {
                 button.dataset.armed = 'yes';
                 button.textContent = 'Really revoke?';
+                button.setAttribute('aria-label', `Really revoke the key of ${label}?`);
                 return;
               }
               await json('DELETE', `/admin/keys/${seg(k.id)}`, { signal }).catch(report);
