@@ -312,9 +312,19 @@ describe('web console in real Chromium against a real server', {
     assert.ok(box && box.x >= 0 && box.x + box.width <= 390 && box.height >= 44, JSON.stringify(box));
   });
 
-  it('every form control has a label, and sign-out forgets the key', async () => {
+  it('works from the keyboard: every form control has a label, focus follows navigation, sign-out forgets the key', async () => {
     const { page } = await newPage();
     await signIn(page);
+    // Tab to the Files link and follow it: the new page's heading has the focus.
+    let focused = '';
+    for (let i = 0; i < 12 && focused !== 'Files'; i++) {
+      await page.keyboard.press('Tab');
+      focused = await page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    }
+    assert.equal(focused, 'Files');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Files', level: 1 }).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1');
     for (const route of ['#/runs', '#/files/docs', '#/chat/talk', '#/files', '#/chat']) {
       await page.goto(`${t.url}/ui/${route}`);
       await page.locator('main h1').waitFor();

@@ -121,6 +121,7 @@ function runRow(run) {
     h(
       'span',
       { class: 'meta' },
+      run.owner ? `${run.owner} · ` : '',
       run.workspace ? `${run.workspace} · ` : '',
       formatTime(run.createdAt),
       prompt ? ` · ${run.id}` : '',
