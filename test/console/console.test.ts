@@ -315,10 +315,12 @@ describe('web console in real Chromium against a real server', {
   it('works from the keyboard: every form control has a label, focus follows navigation, sign-out forgets the key', async () => {
     const { page } = await newPage();
     await signIn(page);
-    // Tab to the Files link and follow it: the new page's heading has the focus.
+    // Signed in, the page's heading has the focus; from there back to the Files link, and follow
+    // it: the new page's heading has the focus.
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Runs');
     let focused = '';
     for (let i = 0; i < 12 && focused !== 'Files'; i++) {
-      await page.keyboard.press('Tab');
+      await page.keyboard.press('Shift+Tab');
       focused = await page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
     }
     assert.equal(focused, 'Files');

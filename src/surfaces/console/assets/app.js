@@ -39,7 +39,7 @@ function route(isNavigation = false) {
   notify('');
   if (!storedKey()) {
     nav.hidden = true;
-    showSignIn(main, () => route());
+    showSignIn(main, () => route(true));
     return;
   }
   nav.hidden = false;

@@ -1,8 +1,13 @@
 // @ts-check
-import { json } from './api.js';
+import { ApiError, json } from './api.js';
 import { formatTime, h, notify } from './dom.js';
 
-const POLL_MS = 2000;
+/** Refresh while a listed run is active; slower when all are settled, slower still when rate limited. */
+const ACTIVE_POLL_MS = 2000;
+const IDLE_POLL_MS = 10_000;
+const LIMITED_POLL_MS = 30_000;
+/** The Runs API's largest page. */
+const MAX_LIMIT = 200;
 const STATUSES = ['', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out'];
 
 /** @param {string} status */
@@ -11,8 +16,8 @@ export function statusBadge(status) {
 }
 
 /**
- * The caller's runs (an admin's: everyone's), newest first, refreshed every two seconds
- * while shown, and a form to start one.
+ * The caller's runs (an admin's: everyone's), newest first, refreshed while shown (every
+ * two seconds while one of them is active), and a form to start one.
  * @param {HTMLElement} main
  * @param {string[]} _params
  * @param {AbortSignal} signal
@@ -60,7 +65,7 @@ export async function showRuns(main, _params, signal) {
     if (workspace) query.set('workspace', workspace);
     const page = await json('GET', `/api/v1/runs?${query}`, { signal });
     cursor = page.nextCursor ?? undefined;
-    more.hidden = !cursor;
+    more.hidden = !cursor || limit >= MAX_LIMIT;
     /** @type {any[]} */
     const runs = Array.isArray(page.runs) ? page.runs : [];
     const seen = new Set();
@@ -84,10 +89,12 @@ export async function showRuns(main, _params, signal) {
     if (runs.length === 0 && !list.querySelector('.empty'))
       list.append(h('li', { class: 'empty' }, 'No runs yet.'));
     if (runs.length > 0) list.querySelector('.empty')?.remove();
+    hasActive = runs.some((run) => run.status === 'queued' || run.status === 'running');
   };
+  let hasActive = false;
 
   more.addEventListener('click', () => {
-    if (cursor) limit += 50;
+    if (cursor) limit = Math.min(MAX_LIMIT, limit + 50);
     void refresh().catch(report);
   });
   statusFilter.addEventListener('change', () => void refresh().catch(report));
@@ -99,10 +106,25 @@ export async function showRuns(main, _params, signal) {
   };
 
   await refresh().catch(report);
-  const timer = setInterval(() => {
-    if (document.visibilityState === 'visible') void refresh().catch(report);
-  }, POLL_MS);
-  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  if (signal.aborted) return;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  /** @param {number} ms */
+  const schedule = (ms) => {
+    timer = setTimeout(async () => {
+      let next = hasActive ? ACTIVE_POLL_MS : IDLE_POLL_MS;
+      if (document.visibilityState === 'visible') {
+        await refresh().catch((err) => {
+          if (err instanceof ApiError && err.status === 429) next = LIMITED_POLL_MS;
+          else report(err);
+        });
+        next = next === LIMITED_POLL_MS ? next : hasActive ? ACTIVE_POLL_MS : IDLE_POLL_MS;
+      }
+      if (!signal.aborted) schedule(next);
+    }, ms);
+  };
+  schedule(hasActive ? ACTIVE_POLL_MS : IDLE_POLL_MS);
+  signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
 }
 
 /** @param {any} run */
