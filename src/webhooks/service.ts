@@ -151,7 +151,18 @@ export class WebhookService implements Webhooks {
       this.opts.engine
         .wait(runId)
         .then((record) => this.#runSettled(id, record))
-        .catch((err) => this.opts.logger.error({ err, runId }, 'webhook: could not follow the run')),
+        .catch(async (err) => {
+          if (err instanceof AppError && err.code === 'not_found') {
+            // The run is gone (deleted with its data): nothing will ever be delivered.
+            await this.opts.db
+              .updateTable('webhooks')
+              .set({ state: 'failed' })
+              .where('id', '=', id)
+              .execute();
+            return;
+          }
+          this.opts.logger.error({ err, runId }, 'webhook: could not follow the run');
+        }),
     );
   }
 

@@ -3,9 +3,11 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { RouteOptions } from 'fastify';
+import { chromium } from 'playwright-core';
 import { isAgentgateRoute } from '../../src/http/openapi.ts';
 import { allSurfaces } from '../../src/surfaces/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { skipWithout } from '../helpers/system-parts.ts';
 
 interface OpenApiDoc {
   openapi: string;
@@ -145,5 +147,32 @@ describe('OpenAPI document and reference page', { timeout: 120_000 }, () => {
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type') ?? '', /javascript/);
     assert.ok((await js.text()).length > 100_000, 'the whole bundle is served locally');
+  });
+
+  it('renders in Chromium from this server alone, with no CSP violation', {
+    skip: skipWithout('chromium'),
+  }, async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      const foreign: string[] = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      page.on('console', (m) => {
+        // The browser asks for /favicon.ico on its own; the page does not use one.
+        if (m.type() === 'error' && !/status of 404/.test(m.text())) problems.push(m.text());
+      });
+      page.on('request', (r) => {
+        if (!r.url().startsWith(t.url)) foreign.push(r.url());
+      });
+      await page.goto(`${t.url}/docs/`);
+      await page.waitForFunction(() => document.body.innerText.includes('Start a run'), undefined, {
+        timeout: 30_000,
+      });
+      assert.deepEqual(problems, [], 'no script error and no Content-Security-Policy violation');
+      assert.deepEqual(foreign, [], 'nothing is fetched from elsewhere');
+    } finally {
+      await browser.close();
+    }
   });
 });

@@ -120,6 +120,17 @@ describe('Runs API: async runs, event streams, cancel', { timeout: 180_000 }, ()
     });
     const id = String(created.json.id);
     await waitFor(async () => (await processesWith(marker)).length > 0, 60_000);
+    // While the tool holds the run silent, the stream keeps itself alive with comment heartbeats.
+    const quiet = new AbortController();
+    const stream = await openEvents(t, id, ALICE, { signal: quiet.signal });
+    let raw = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of stream.body ?? []) {
+      raw += decoder.decode(chunk as Uint8Array, { stream: true });
+      if (raw.includes(': keep-alive')) break;
+    }
+    quiet.abort();
+    assert.match(raw, /\n\n: keep-alive\n\n/);
     const cancelled = await api(t, 'POST', `/runs/${id}/cancel`, ALICE);
     assert.equal(cancelled.status, 200);
     assert.equal(cancelled.json.status, 'cancelled');
@@ -170,6 +181,24 @@ describe('Runs API: async runs, event streams, cancel', { timeout: 180_000 }, ()
     const bad = await api(t, 'GET', '/runs?cursor=not-a-cursor', BOB);
     assert.equal(bad.status, 400);
     assert.equal((bad.json.error as { code: string }).code, 'invalid_request');
+  });
+
+  it('runs with the same sessionId continue one conversation; without one they start fresh', async () => {
+    const waitDone = async (id: string) => {
+      await waitFor(async () => {
+        const s = (await api(t, 'GET', `/runs/${id}`, BOB)).json.status;
+        return s !== 'queued' && s !== 'running';
+      }, 60_000);
+      return (await api(t, 'GET', `/runs/${id}`, BOB)).json;
+    };
+    const first = await api(t, 'POST', '/runs', BOB, { prompt: 'remember 4417', sessionId: 'chat-a' });
+    await waitDone(String(first.json.id));
+    const second = await api(t, 'POST', '/runs', BOB, { prompt: '[[recall]]', sessionId: 'chat-a' });
+    const recalled = await waitDone(String(second.json.id));
+    assert.match(String((recalled.result as { text: string }).text), /remember 4417/);
+    const fresh = await api(t, 'POST', '/runs', BOB, { prompt: '[[recall]]' });
+    const alone = await waitDone(String(fresh.json.id));
+    assert.doesNotMatch(String((alone.result as { text: string }).text), /remember 4417/);
   });
 
   it('refuses bad input in its own error shape, changing nothing', async () => {

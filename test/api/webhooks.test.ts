@@ -4,6 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { apiSurface } from '../../src/surfaces/api/index.ts';
 import { postOnce } from '../../src/webhooks/post.ts';
@@ -20,7 +21,7 @@ interface Received {
   body: string;
 }
 
-/** A local webhook receiver answering with the statuses given, in turn (the last one repeats). */
+/** A local webhook receiver answering with the statuses given, in turn (the last one repeats; 0: never answers). */
 async function startReceiver(statuses: number[]): Promise<{
   url: string;
   port: number;
@@ -34,6 +35,7 @@ async function startReceiver(statuses: number[]): Promise<{
     req.on('end', () => {
       const status = statuses[Math.min(received.length, statuses.length - 1)] ?? 200;
       received.push({ headers: req.headers, body: Buffer.concat(parts).toString('utf8') });
+      if (status === 0) return;
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(status === 200 ? 'thanks' : `oops ${'x'.repeat(1000)}`);
     });
@@ -73,9 +75,31 @@ describe('Runs API webhooks: signed, retried, logged', { timeout: 180_000 }, () 
       WEBHOOK_SECRET: SECRET,
       WEBHOOK_ALLOW_PRIVATE: '1',
       WEBHOOK_RETRY_BASE_MS: '100',
+      WEBHOOK_TIMEOUT_MS: '500',
     });
   });
   after(() => t?.close());
+
+  it('gives up on a target that does not answer within WEBHOOK_TIMEOUT_MS, and retries', async () => {
+    const receiver = await startReceiver([0, 200]);
+    try {
+      const created = await api(t, 'POST', '/runs', ALICE, { prompt: 'slow hook', webhookUrl: receiver.url });
+      const id = String(created.json.id);
+      await waitFor(async () => {
+        const log = await api(t, 'GET', `/runs/${id}/webhooks`, ALICE);
+        return (log.json.deliveries as Delivery[])[0]?.state === 'delivered';
+      }, 60_000);
+      const log = await api(t, 'GET', `/runs/${id}/webhooks`, ALICE);
+      const attempts = (
+        log.json.deliveries as Array<{ attempts: Array<{ httpStatus: number | null; error: string | null }> }>
+      )[0]?.attempts;
+      assert.equal(attempts?.[0]?.httpStatus, null);
+      assert.match(attempts?.[0]?.error ?? '', /no answer within 500 ms/);
+      assert.equal(attempts?.[1]?.httpStatus, 200);
+    } finally {
+      await receiver.close();
+    }
+  });
 
   it('delivers the signed run to a local receiver, retrying after a 500, and logs each attempt', async () => {
     const receiver = await startReceiver([500, 200]);
@@ -197,6 +221,48 @@ describe('webhook targets obey the private-network rule (attack replay)', { time
       assert.deepEqual((await api(noSecret, 'GET', '/runs', ALICE)).json.runs, []);
     } finally {
       await noSecret.close();
+    }
+  });
+});
+
+describe('webhook logs', { timeout: 120_000 }, () => {
+  it('carry the target origin only: never the secret, the signature, the path or its token', async () => {
+    const receiver = await startReceiver([200]);
+    let logs = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logs += chunk.toString('utf8');
+        done();
+      },
+    });
+    const t = await startTestApp({
+      surfaces: [apiSurface],
+      env: {
+        API_KEYS: `alice:${ALICE}`,
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_ALLOW_PRIVATE: '1',
+        LOG_LEVEL: 'trace',
+      },
+      logDestination: sink,
+    });
+    try {
+      const url = `${receiver.url}/private-path-93?token=receiver-token-6620`;
+      const created = await api(t, 'POST', '/runs', ALICE, { prompt: 'log me', webhookUrl: url });
+      assert.equal(created.status, 202);
+      await waitFor(() => receiver.received.length >= 1 && logs.includes('webhook attempt'), 60_000);
+      const signature = String(receiver.received[0]?.headers['x-agentgate-signature']);
+      assert.match(logs, new RegExp(`"target":"http://127.0.0.1:${receiver.port}"`));
+      for (const secret of [
+        SECRET,
+        signature.split('v1=')[1] ?? 'none',
+        'private-path-93',
+        'receiver-token-6620',
+      ]) {
+        assert.ok(!logs.includes(secret), `the log does not carry ${secret}`);
+      }
+    } finally {
+      await t.close();
+      await receiver.close();
     }
   });
 });

@@ -29,6 +29,17 @@ const MAX_TIMEOUT_FACTOR = 10;
 
 const errors = { 400: errorBodySchema, 401: errorBodySchema, 404: errorBodySchema };
 
+/** A prompt of MAX_PROMPT_CHARS characters, JSON-escaped, fits (as on the OpenAI routes). */
+const CREATE_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Where the run's webhook goes: the request's `webhookUrl`. A key's default webhook (key
+ * settings, issue 17) is the fallback to add here.
+ */
+function webhookUrlFor(_caller: Principal, body: CreateRunBody): string | undefined {
+  return body.webhookUrl;
+}
+
 /** The run when the caller may see it; otherwise not_found, whether it exists or not. */
 export async function visibleRun(deps: AppDeps, caller: Principal, id: string): Promise<RunRecord> {
   const record = await deps.engine.get(id);
@@ -40,6 +51,7 @@ export function registerRunRoutes(scope: ApiScope, deps: AppDeps): void {
   scope.post(
     '/runs',
     {
+      bodyLimit: CREATE_BODY_LIMIT_BYTES,
       schema: {
         summary: 'Start a run; answers at once (202) while the run goes on',
         tags: ['runs'],
@@ -50,14 +62,15 @@ export function registerRunRoutes(scope: ApiScope, deps: AppDeps): void {
     async (req, reply) => {
       const caller = callerOf(req);
       const spec = toRunSpec(deps, caller, req.body);
+      const webhookUrl = webhookUrlFor(caller, req.body);
       // Checked before the run exists, so a refused target changes nothing.
-      if (req.body.webhookUrl !== undefined) await deps.webhooks.check(req.body.webhookUrl);
+      if (webhookUrl !== undefined) await deps.webhooks.check(webhookUrl);
       // No signal: the run goes on without the caller (that is the point of this API).
       const { id } = await deps.engine.submit(spec);
       reply.header('x-run-id', id);
-      if (req.body.webhookUrl !== undefined) {
+      if (webhookUrl !== undefined) {
         try {
-          await deps.webhooks.register(id, req.body.webhookUrl);
+          await deps.webhooks.register(id, webhookUrl);
         } catch (err) {
           await deps.engine.cancel(id);
           throw err;
