@@ -250,6 +250,23 @@ describe('control plane: scoped keys over HTTP', { timeout: 600_000 }, () => {
     assert.equal(third.status, 200, third.text);
   });
 
+  it('revoking a key cancels its running runs', async () => {
+    const { id, key } = await createKey(t, { user: 'henry' });
+    const pending = call(t, 'POST', '/claudebox/run', key, {
+      prompt: '[[sleep:8000]] long',
+      workspace: 'rv',
+    });
+    await waitFor(
+      async () => (await t.deps.engine.list({ state: 'active', owner: 'henry' })).length === 1,
+      30_000,
+    );
+    const [active] = await t.deps.engine.list({ state: 'active', owner: 'henry' });
+    assert.equal((await call(t, 'DELETE', `/admin/keys/${id}`, ADMIN)).status, 200);
+    const record = await t.deps.engine.wait(active?.id ?? '');
+    assert.equal(record.status, 'cancelled');
+    await pending;
+  });
+
   it('usage rows match what the fake model was asked', async () => {
     const { id, key } = await createKey(t, { user: 'erin' });
     const before = t.fake.requests().length;
@@ -462,6 +479,9 @@ describe('control plane: LiteLLM key routes and attack replays', { timeout: 300_
       assert.equal((await call(t, 'POST', '/key/update', credential, { key, max_budget: 1e6 })).status, 403);
       assert.equal((await call(t, 'GET', '/spend/logs', credential)).status, 403);
     }
+    // /usage shows the caller's own key only: naming another key or user is refused.
+    assert.equal((await call(t, 'GET', `/usage?keyId=${id}`, ENV_KEY)).status, 400);
+    assert.equal((await call(t, 'GET', '/usage?userId=root', key)).status, 400);
     assert.equal((await call(t, 'GET', '/admin/keys')).status, 401);
     assert.equal((await call(t, 'GET', '/admin/keys', 'agk_wrong')).status, 401);
     const after = await call(t, 'GET', `/admin/keys/${id}`, ADMIN);

@@ -12,6 +12,7 @@ import { AppError } from '../../errors.ts';
 import { authenticateFirst } from '../../http/auth-first.ts';
 import type { AppDeps } from '../../http/surface.ts';
 import { authenticateAdmin } from './auth.ts';
+import { revokeKey } from './revoke.ts';
 
 const idParams = z.object({ id: z.string().min(1).max(200) });
 /** A new or rotated key: its info plus the secret, shown this once. */
@@ -75,8 +76,8 @@ export function registerKeyRoutes(scope: FastifyInstance, deps: AppDeps): void {
     async (req) => {
       const { id } = req.params;
       if (!(await deps.keys.get(id))) throw new AppError('not_found', `No key ${id}`);
-      if (!(await deps.keys.revoke(id))) throw new AppError('conflict', `Key ${id} is already revoked`);
-      req.log.info({ keyId: id }, 'key revoked');
+      if (!(await revokeKey(deps, id, req.log)))
+        throw new AppError('conflict', `Key ${id} is already revoked`);
       const info = await deps.keys.get(id);
       if (!info) throw new AppError('not_found', `No key ${id}`);
       return info;

@@ -7,6 +7,7 @@ import { AppError } from '../../errors.ts';
 import { authenticateFirst } from '../../http/auth-first.ts';
 import type { AppDeps } from '../../http/surface.ts';
 import { authenticateAdmin } from './auth.ts';
+import { revokeKey } from './revoke.ts';
 
 /**
  * LiteLLM's key-management routes, for the scripts aigate users already have: thin
@@ -163,7 +164,7 @@ export function registerLiteLlmRoutes(scope: FastifyInstance, deps: AppDeps): vo
     // Every key is resolved before any is revoked: one unknown key deletes nothing.
     const ids = [];
     for (const key of req.body.keys) ids.push(await keyIdOf(deps, key));
-    for (const id of ids) await deps.keys.revoke(id);
+    for (const id of ids) await revokeKey(deps, id, req.log);
     return { deleted_keys: req.body.keys };
   });
 
