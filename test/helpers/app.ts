@@ -42,8 +42,6 @@ export async function startTestApp(opts: {
   logDestination?: NodeJS.WritableStream;
   /** Sees every route the app registers. */
   onRoute?: (route: RouteOptions) => void;
-  /** Where the server's log lines go (default stdout, at LOG_LEVEL). */
-  logDestination?: NodeJS.WritableStream;
 }): Promise<TestApp> {
   const temp = opts.dataDir ? undefined : await makeTempDir();
   const dataDir = opts.dataDir ?? temp?.dir ?? '';
