@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { allSurfaces } from '../../src/surfaces/index.ts';
@@ -23,7 +25,13 @@ describe('web console in real Chromium against a real server', {
   before(async () => {
     t = await startTestApp({
       surfaces: allSurfaces,
-      env: { API_KEYS: `alice:${KEY}`, ADMIN_API_KEYS: `root:${ADMIN_KEY}` },
+      env: {
+        API_KEYS: `alice:${KEY}`,
+        ADMIN_API_KEYS: `root:${ADMIN_KEY}`,
+        // The webhook test's receiver listens on loopback.
+        WEBHOOK_SECRET: 'whsec-console-test',
+        WEBHOOK_ALLOW_PRIVATE: '1',
+      },
     });
     browser = await launchChromium();
   });
@@ -209,6 +217,38 @@ describe('web console in real Chromium against a real server', {
     assert.equal(await page.locator('.tool-output').count(), 1);
   });
 
+  it("a run's page lists its webhook deliveries", async () => {
+    const received: string[] = [];
+    const receiver = createServer((req, res) => {
+      req.on('data', () => {});
+      req.on('end', () => {
+        received.push(String(req.headers['x-agentgate-signature'] ?? ''));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const created = await api('/api/v1/runs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompt: 'hook me', workspace: 'hooks', webhookUrl: hookUrl }),
+      });
+      assert.equal(created.status, 202, await created.clone().text());
+      const { id } = (await created.json()) as { id: string };
+      await waitFor(() => received.length > 0, 60_000);
+      const { page } = await newPage();
+      await signIn(page);
+      await page.goto(`${t.url}/ui/#/runs/${encodeURIComponent(id)}`);
+      const section = page.getByRole('region', { name: 'Webhook deliveries' });
+      await section.getByText(hookUrl).waitFor({ timeout: 60_000 });
+      assert.match((await section.textContent()) ?? '', /delivered, 1 attempt \(last: 200/);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
   it('uploads a file, lists it, shows it as text and downloads it', async () => {
     const { page } = await newPage();
     await signIn(page);
@@ -297,7 +337,11 @@ describe('web console in real Chromium against a real server', {
       deviceScaleFactor: 3,
     });
     await signIn(page);
-    for (const route of ['#/runs', '#/files/docs', '#/chat/talk']) {
+    const firstRun = await api('/api/v1/runs?limit=1').then(
+      (r) => r.json() as Promise<{ runs: Array<{ id: string }> }>,
+    );
+    const runId = firstRun.runs[0]?.id ?? '';
+    for (const route of ['#/runs', `#/runs/${runId}`, '#/files/docs', '#/chat/talk', '#/usage']) {
       await page.goto(`${t.url}/ui/${route}`);
       await page.locator('main h1').waitFor();
       await page.waitForLoadState('networkidle').catch(() => {});

@@ -25,6 +25,7 @@ export async function showRun(main, params, signal) {
   );
   const details = h('dl', { class: 'run-details' });
   const prompt = h('pre', { class: 'prompt', hidden: true });
+  const webhooks = h('section', { class: 'webhooks', 'aria-label': 'Webhook deliveries', hidden: true });
   const transcript = new Transcript();
   main.replaceChildren(
     h('p', { class: 'back' }, h('a', { href: '#/runs' }, '← Runs')),
@@ -34,6 +35,7 @@ export async function showRun(main, params, signal) {
     prompt,
     h('h2', {}, 'Output'),
     transcript.el,
+    webhooks,
   );
 
   /** @param {string} status */
@@ -84,6 +86,38 @@ export async function showRun(main, params, signal) {
   const final = await json('GET', `/api/v1/runs/${encodeURIComponent(id)}`, { signal });
   setStatus(String(final.status));
   renderDetails(details, final);
+  await showWebhooks(webhooks, id, signal);
+}
+
+/**
+ * The run's webhook deliveries, when it has any (a webhookUrl, or its key's default).
+ * @param {HTMLElement} section
+ * @param {string} id
+ * @param {AbortSignal} signal
+ */
+async function showWebhooks(section, id, signal) {
+  const { deliveries } = await json('GET', `/api/v1/runs/${encodeURIComponent(id)}/webhooks`, { signal });
+  if (!Array.isArray(deliveries) || deliveries.length === 0) return;
+  section.replaceChildren(
+    h('h2', {}, 'Webhook'),
+    h(
+      'ul',
+      {},
+      deliveries.map((/** @type {any} */ d) => {
+        const attempts = Array.isArray(d.attempts) ? d.attempts : [];
+        const last = attempts.at(-1);
+        return h(
+          'li',
+          {},
+          h('code', {}, String(d.url)),
+          ` — ${d.state}, ${attempts.length} attempt${attempts.length === 1 ? '' : 's'}`,
+          last ? ` (last: ${last.httpStatus ?? last.error ?? '?'}, ${formatTime(last.at)})` : '',
+          d.nextAttemptAt ? `; next ${formatTime(d.nextAttemptAt)}` : '',
+        );
+      }),
+    ),
+  );
+  section.hidden = false;
 }
 
 /**
