@@ -4,6 +4,7 @@ import { apiSurface } from './api/index.ts';
 import { browserSurface } from './browser/index.ts';
 import { claudeCodeApiSurface } from './claude-code-api/index.ts';
 import { claudeboxSurface } from './claudebox/index.ts';
+import { consoleSurface } from './console/index.ts';
 import { healthSurface } from './health/index.ts';
 import { mcpSurface } from './mcp/index.ts';
 import { metricsSurface } from './metrics/index.ts';
@@ -22,4 +23,5 @@ export const allSurfaces: readonly Surface[] = [
   metricsSurface,
   apiSurface,
   adminSurface,
+  consoleSurface,
 ];

@@ -62,7 +62,16 @@ describe('architecture: surfaces → port → engine → agents, no arrow back u
 
   it('the scan covers every surface', () => {
     const files = tsFilesUnder(join(SRC, 'surfaces')).map((f) => relative(SRC, f));
-    for (const surface of ['claude-code-api', 'claudebox', 'openai', 'mcp', 'browser', 'storage', 'health']) {
+    for (const surface of [
+      'claude-code-api',
+      'claudebox',
+      'openai',
+      'mcp',
+      'browser',
+      'storage',
+      'health',
+      'console',
+    ]) {
       assert.ok(
         files.some((f) => f.startsWith(`surfaces/${surface}/`)),
         `no file of surfaces/${surface} was scanned`,

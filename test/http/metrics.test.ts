@@ -254,6 +254,7 @@ test('surface names as metrics and key scopes spell them', () => {
     'metrics',
     'api',
     'admin',
+    'console',
   ]);
 });
 
