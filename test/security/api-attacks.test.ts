@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { MAX_EVENT_STREAMS_PER_CALLER } from '../../src/surfaces/api/events-route.ts';
+import { ALICE, api, BOB, openEvents, startApiApp } from '../api/api-client.ts';
+import type { TestApp } from '../helpers/app.ts';
+
+/**
+ * Attacks on the Runs API by key holders, replayed: each test fails on the code before its fix.
+ */
+describe('Runs API attack replays', { timeout: 180_000 }, () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startApiApp({ SSE_HEARTBEAT_MS: '200', WEBHOOK_SECRET: 'whsec' });
+  });
+  after(() => t?.close());
+
+  it('one key cannot hold unbounded event streams open on a slow run (descriptor exhaustion)', async () => {
+    const created = await api(t, 'POST', '/runs', BOB, { prompt: '[[sleep:60000]] slow', workspace: 'slow' });
+    assert.equal(created.status, 202);
+    const id = String(created.json.id);
+    const aborts: AbortController[] = [];
+    try {
+      const open = async (key: string) => {
+        const ac = new AbortController();
+        aborts.push(ac);
+        return openEvents(t, id, key, { signal: ac.signal });
+      };
+      // The attacker opens as many streams as the cap allows: each one is served.
+      const held = await Promise.all(Array.from({ length: MAX_EVENT_STREAMS_PER_CALLER }, () => open(BOB)));
+      for (const res of held) assert.equal(res.status, 200);
+      // One more is refused in the API's own error shape, before any stream starts.
+      const over = await open(BOB);
+      assert.equal(over.status, 429);
+      assert.equal(over.headers.get('retry-after'), '1');
+      const body = (await over.json()) as { error: { code: string } };
+      assert.equal(body.error.code, 'busy');
+      // Another caller is not starved by bob's streams.
+      const mine = await api(t, 'POST', '/runs', ALICE, { prompt: 'quick' });
+      const other = await openEvents(t, String(mine.json.id), ALICE);
+      assert.equal(other.status, 200);
+      assert.match(await other.text(), /event: end/);
+      // Closing a stream frees its slot at once, even though the run says nothing meanwhile.
+      aborts[0]?.abort();
+      let again: Response | undefined;
+      for (let i = 0; i < 50; i++) {
+        again = await open(BOB);
+        if (again.status === 200) break;
+        await again.text();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(again?.status, 200, 'a closed stream gives its slot back');
+    } finally {
+      for (const ac of aborts) ac.abort();
+      await api(t, 'POST', `/runs/${id}/cancel`, BOB);
+    }
+  });
+});
