@@ -55,3 +55,20 @@ describe('Runs API attack replays', { timeout: 180_000 }, () => {
     }
   });
 });
+
+describe('webhook target attack replays', { timeout: 120_000 }, () => {
+  let t: TestApp;
+  before(async () => {
+    // Private targets allowed: the URL's size, not its address, is what is attacked here.
+    t = await startApiApp({ WEBHOOK_SECRET: 'whsec', WEBHOOK_ALLOW_PRIVATE: '1' });
+  });
+  after(() => t?.close());
+
+  it('a megabyte webhookUrl is refused with 400 and starts nothing (stored, listed and re-sent otherwise)', async () => {
+    const webhookUrl = `http://127.0.0.1:9/${'a'.repeat(1024 * 1024)}`;
+    const res = await api(t, 'POST', '/runs', BOB, { prompt: 'x', webhookUrl });
+    assert.equal(res.status, 400);
+    assert.equal((res.json.error as { code: string }).code, 'invalid_request');
+    assert.deepEqual((await api(t, 'GET', '/runs', BOB)).json.runs, []);
+  });
+});
