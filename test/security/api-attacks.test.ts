@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { lookup } from 'node:dns/promises';
+import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { MAX_EVENT_STREAMS_PER_CALLER } from '../../src/surfaces/api/events-route.ts';
 import { ALICE, api, BOB, openEvents, startApiApp } from '../api/api-client.ts';
@@ -70,5 +72,28 @@ describe('webhook target attack replays', { timeout: 120_000 }, () => {
     assert.equal(res.status, 400);
     assert.equal((res.json.error as { code: string }).code, 'invalid_request');
     assert.deepEqual((await api(t, 'GET', '/runs', BOB)).json.runs, []);
+  });
+});
+
+describe('webhook refusals are no DNS oracle', { timeout: 120_000 }, () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startApiApp({ WEBHOOK_SECRET: 'whsec' });
+  });
+  after(() => t?.close());
+
+  it("a refused name's answer does not say what the server's DNS resolved it to", async (ctx) => {
+    // A name only this machine's resolver knows (/etc/hosts), standing in for db.corp.internal.
+    const name = hostname();
+    const resolved = await lookup(name).catch(() => undefined);
+    if (!resolved || /^(localhost|\d+\.\d+\.\d+\.\d+)$/.test(name)) {
+      ctx.skip(`the host name ${name} does not resolve to an address here`);
+      return;
+    }
+    const res = await api(t, 'POST', '/runs', BOB, { prompt: 'x', webhookUrl: `http://${name}:9/hook` });
+    assert.equal(res.status, 400);
+    const { message } = res.json.error as { message: string };
+    assert.match(message, /non-public/);
+    assert.ok(!message.includes(resolved.address), `the answer names the resolved address: ${message}`);
   });
 });
