@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { lookup } from 'node:dns/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { MAX_EVENT_STREAMS_PER_CALLER } from '../../src/surfaces/api/events-route.ts';
 import { ALICE, api, BOB, openEvents, startApiApp } from '../api/api-client.ts';
 import type { TestApp } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * Attacks on the Runs API by key holders, replayed: each test fails on the code before its fix.
@@ -62,16 +65,54 @@ describe('webhook target attack replays', { timeout: 120_000 }, () => {
   let t: TestApp;
   before(async () => {
     // Private targets allowed: the URL's size, not its address, is what is attacked here.
-    t = await startApiApp({ WEBHOOK_SECRET: 'whsec', WEBHOOK_ALLOW_PRIVATE: '1' });
+    t = await startApiApp({
+      WEBHOOK_SECRET: 'whsec',
+      WEBHOOK_ALLOW_PRIVATE: '1',
+      WEBHOOK_RETRY_BASE_MS: '100',
+    });
   });
   after(() => t?.close());
 
+  it('a target answering with a NUL byte still gets its delivery recorded as delivered', async () => {
+    // A receiver answering binary (a gzip body, a NUL): its excerpt is stored with the attempt.
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200).end(Buffer.from([0x6f, 0x6b, 0x00, 0x1f, 0x8b])));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const created = await api(t, 'POST', '/runs', BOB, {
+        prompt: 'nul answer',
+        webhookUrl: `http://127.0.0.1:${port}/hook`,
+      });
+      assert.equal(created.status, 202);
+      const id = String(created.json.id);
+      type Delivery = {
+        state: string;
+        attempts: Array<{ httpStatus: number | null; responseExcerpt: string }>;
+      };
+      let delivery: Delivery | undefined;
+      await waitFor(async () => {
+        delivery = ((await api(t, 'GET', `/runs/${id}/webhooks`, BOB)).json.deliveries as Delivery[])[0];
+        return delivery?.state === 'delivered';
+      }, 60_000);
+      assert.equal(delivery?.attempts[0]?.httpStatus, 200);
+      assert.match(delivery?.attempts[0]?.responseExcerpt ?? '', /^ok/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('a megabyte webhookUrl is refused with 400 and starts nothing (stored, listed and re-sent otherwise)', async () => {
     const webhookUrl = `http://127.0.0.1:9/${'a'.repeat(1024 * 1024)}`;
+    const count = async () => ((await api(t, 'GET', '/runs?limit=200', BOB)).json.runs as unknown[]).length;
+    const before = await count();
     const res = await api(t, 'POST', '/runs', BOB, { prompt: 'x', webhookUrl });
     assert.equal(res.status, 400);
     assert.equal((res.json.error as { code: string }).code, 'invalid_request');
-    assert.deepEqual((await api(t, 'GET', '/runs', BOB)).json.runs, []);
+    assert.equal(await count(), before, 'no run was started');
   });
 });
 
