@@ -72,6 +72,37 @@ export function isPublicAddress(ip: string): boolean {
   return !nonPublic.check(ip, 'ipv6');
 }
 
+/**
+ * getaddrinfo runs on libuv's threadpool (4 threads unless UV_THREADPOOL_SIZE says more),
+ * which every file read and write of the server shares. A name whose DNS server never
+ * answers holds a thread for the resolver's whole timeout (seconds per try), and callers and
+ * agents choose the names looked up here (webhook targets, egress CONNECTs, pages'
+ * subresources): unbounded, a few dozen such names stall the server's filesystem for every
+ * tenant. At most this many lookups are in flight, process-wide; the rest wait their turn.
+ */
+const MAX_LOOKUPS_IN_FLIGHT = 2;
+let lookupsInFlight = 0;
+const waitingLookups: Array<() => void> = [];
+
+async function throttledLookup(resolve: HostResolver, host: string): Promise<string[]> {
+  // A finished lookup hands its slot straight to the next waiter (the count stays).
+  if (lookupsInFlight >= MAX_LOOKUPS_IN_FLIGHT) await new Promise<void>((r) => waitingLookups.push(r));
+  else lookupsInFlight += 1;
+  try {
+    return await resolve(host);
+  } finally {
+    const next = waitingLookups.shift();
+    if (next) next();
+    else lookupsInFlight -= 1;
+  }
+}
+
+/** A host's addresses, as the system resolver (getaddrinfo: /etc/hosts, then DNS) gives them. */
+export type HostResolver = (host: string) => Promise<string[]>;
+
+const systemResolver: HostResolver = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
 /** Decides whether an address is a public internet address; tests inject their own. */
 export type AddressClassifier = (ip: string) => boolean;
 
@@ -80,6 +111,8 @@ export interface NetGuardOptions {
   isPublicAddress?: AddressClassifier;
   /** How long a host's DNS answer (and so its verdict) is reused. */
   cacheTtlMs?: number;
+  /** How names are resolved. Default: the system resolver. Tests only pass another. */
+  resolve?: HostResolver;
 }
 
 /** A host's verdict: the addresses to use, or why it is refused. */
@@ -98,6 +131,7 @@ const MAX_CACHED_HOSTS = 2_000;
 export class NetGuard {
   readonly #isPublic: AddressClassifier;
   readonly #ttlMs: number;
+  readonly #resolve: HostResolver;
   readonly #cache = new Map<
     string,
     { expires: number; verdict: Promise<HostVerdict>; settled?: HostVerdict }
@@ -106,6 +140,7 @@ export class NetGuard {
   constructor(opts: NetGuardOptions = {}) {
     this.#isPublic = opts.isPublicAddress ?? isPublicAddress;
     this.#ttlMs = opts.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+    this.#resolve = opts.resolve ?? systemResolver;
   }
 
   /** Why a navigation target is refused, or undefined when it may be loaded. */
@@ -175,7 +210,7 @@ export class NetGuard {
     if (isIP(host)) addresses = [host];
     else {
       try {
-        addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+        addresses = await throttledLookup(this.#resolve, host);
       } catch {
         addresses = [];
       }

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { RunEvent, RunStatus } from '../engine/events.ts';
+import type { RunEvent, RunStatus, Usage } from '../engine/events.ts';
 import type { RunObserver } from '../engine/observer.ts';
 import type { EngineHealth } from '../engine/port.ts';
 import type { RunSpec } from '../engine/spec.ts';
@@ -170,12 +170,17 @@ export class ServerMetrics implements RunObserver, MetricsSink {
       this.#modelCalls.inc({ model, status: String(call.status) });
       this.#countTokens(model, call);
     } else if (event.type === 'result') {
-      const model = this.#modelLabel(run.model ?? spec.model);
       const { totalCostUsd, usage } = event.result;
-      if (totalCostUsd > 0) this.#modelCost.inc({ model }, totalCostUsd);
       // Without the relay's record of the calls (an agent that bypassed it cannot, but a
       // backend without a relay may), the agent's own account of its tokens.
-      if (!run.hasModelCalls) this.#countTokens(model, usage);
+      const countsTokens = !run.hasModelCalls && hasTokens(usage);
+      // A model name takes one of the bounded label slots only when something is counted
+      // under it: runs naming made-up models that no upstream serves (cost 0, no tokens)
+      // would otherwise fill every slot and leave the real models counted as `other`.
+      if (totalCostUsd <= 0 && !countsTokens) return;
+      const model = this.#modelLabel(run.model ?? spec.model);
+      if (totalCostUsd > 0) this.#modelCost.inc({ model }, totalCostUsd);
+      if (countsTokens) this.#countTokens(model, usage);
     }
   }
 
@@ -221,6 +226,12 @@ export class ServerMetrics implements RunObserver, MetricsSink {
     this.#modelLabels.add(name);
     return name;
   }
+}
+
+function hasTokens(u: Usage): boolean {
+  return (
+    u.inputTokens > 0 || u.outputTokens > 0 || u.cacheReadInputTokens > 0 || u.cacheCreationInputTokens > 0
+  );
 }
 
 function surfaceOf(spec: RunSpec): string {

@@ -20,6 +20,9 @@ export interface EventLog {
   read(runId: string, afterSeq: number): AsyncIterable<StoredEvent>;
 }
 
+/** How many stored events a replay reads from the store at once. */
+export const REPLAY_PAGE_EVENTS = 500;
+
 class LiveLog {
   readonly events: StoredEvent[] = [];
   constructor(readonly firstSeq: number) {}
@@ -93,8 +96,16 @@ export class StoredEventLog implements EventLog {
   async *read(runId: string, afterSeq: number): AsyncGenerator<StoredEvent> {
     const log = this.#live.get(runId);
     if (!log) {
-      for (const e of await this.repository.events(runId, afterSeq)) yield e;
-      return;
+      // Page by page: a finished run may have hundreds of thousands of events, and a caller
+      // may replay it on many streams at once; each reader holds one page, not the log.
+      let seq = afterSeq;
+      for (;;) {
+        const page = await this.repository.events(runId, seq, REPLAY_PAGE_EVENTS);
+        for (const e of page) yield e;
+        const last = page.at(-1);
+        if (page.length < REPLAY_PAGE_EVENTS || !last) return;
+        seq = last.seq;
+      }
     }
     let i = Math.max(0, afterSeq + 1 - log.firstSeq);
     for (;;) {

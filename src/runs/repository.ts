@@ -233,14 +233,16 @@ export class RunRepository {
     }));
   }
 
-  async events(runId: string, afterSeq: number): Promise<StoredEvent[]> {
-    const rows = await this.db
+  /** The run's events after `afterSeq`, in order; at most `limit` of them when given. */
+  async events(runId: string, afterSeq: number, limit?: number): Promise<StoredEvent[]> {
+    let query = this.db
       .selectFrom('run_events')
       .select(['seq', 'data'])
       .where('run_id', '=', runId)
       .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .execute();
+      .orderBy('seq');
+    if (limit !== undefined) query = query.limit(limit);
+    const rows = await query.execute();
     return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.data) as RunEvent }));
   }
 

@@ -58,7 +58,12 @@ export function postOnce(
         const chunks: Buffer[] = [];
         let size = 0;
         const finish = (): void => {
-          const text = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8');
+          // The target's bytes, stored with the attempt: a NUL (binary or gzip answers) is
+          // text the store refuses, which would leave the delivery unrecorded and pending.
+          const text = Buffer.concat(chunks)
+            .subarray(0, EXCERPT_BYTES)
+            .toString('utf8')
+            .replaceAll('\u0000', '\uFFFD');
           settle({ httpStatus: res.statusCode, responseExcerpt: text, error: undefined });
           res.destroy();
         };

@@ -24,6 +24,15 @@ export interface WebhookServiceOptions {
   render: (record: RunRecord) => unknown;
 }
 
+/**
+ * Why a target is refused, as the caller may read it: never the address a name resolved to.
+ * The guard's own reason names it, which would make webhookUrl a DNS oracle for the server's
+ * network (`http://db.corp.internal/` → "resolves to non-public address 10.2.3.4").
+ */
+function refusalForCaller(hostname: string): string {
+  return `${hostname} is or resolves to a loopback, private or otherwise non-public address`;
+}
+
 function refused(message: string): AppError {
   return new AppError('invalid_request', message);
 }
@@ -60,7 +69,7 @@ export class WebhookService implements Webhooks {
     const verdict = await this.opts.guard.vetHost(url.hostname);
     if (verdict.refusal !== undefined) {
       throw refused(
-        `webhookUrl refused: ${verdict.refusal} (private networks are off; WEBHOOK_ALLOW_PRIVATE=1 allows them)`,
+        `webhookUrl refused: ${refusalForCaller(url.hostname)} (private networks are off; WEBHOOK_ALLOW_PRIVATE=1 allows them)`,
       );
     }
     if (verdict.addresses.length === 0) throw refused(`webhookUrl host ${url.hostname} does not resolve`);
@@ -264,7 +273,11 @@ export class WebhookService implements Webhooks {
       // Checked again at every attempt: what was public at submit time may not be any more.
       const verdict = await this.opts.guard.vetHost(url.hostname);
       if (verdict.refusal !== undefined) {
-        return { httpStatus: undefined, responseExcerpt: undefined, error: `refused: ${verdict.refusal}` };
+        return {
+          httpStatus: undefined,
+          responseExcerpt: undefined,
+          error: `refused: ${refusalForCaller(url.hostname)}`,
+        };
       }
       pinnedAddress = verdict.addresses[0];
       if (pinnedAddress === undefined) {

@@ -6,6 +6,14 @@ import { type ApiScope, callerOf } from './auth.ts';
 import { visibleRun } from './run-routes.ts';
 import { errorBodySchema, eventsQuerySchema, runParamsSchema } from './schemas.ts';
 
+/**
+ * Event streams one caller may hold open at once. A stream of a live (or long-queued) run
+ * stays open for as long as the run lasts, each holding a socket and a descriptor: without a
+ * cap one key could open thousands on one slow run and starve the server (and every other
+ * tenant) of file descriptors. A browser tab needs one per run it watches.
+ */
+export const MAX_EVENT_STREAMS_PER_CALLER = 64;
+
 /** Where a stream resumes: Last-Event-ID (what EventSource sends on reconnect), else ?after=, else 0. */
 function resumeAfter(lastEventId: string | string[] | undefined, after: number | undefined): number {
   if (typeof lastEventId === 'string' && lastEventId.trim() !== '') {
@@ -24,6 +32,8 @@ function resumeAfter(lastEventId: string | string[] | undefined, after: number |
  * stream closes. Comment heartbeats keep idle streams open.
  */
 export function registerEventsRoute(scope: ApiScope, deps: AppDeps): void {
+  /** Open streams per caller identity (this app's only: two apps in one process never share). */
+  const openStreams = new Map<string, number>();
   scope.get(
     '/runs/:id/events',
     {
@@ -42,12 +52,34 @@ export function registerEventsRoute(scope: ApiScope, deps: AppDeps): void {
           400: errorBodySchema,
           401: errorBodySchema,
           404: errorBodySchema,
+          429: errorBodySchema,
         },
       },
     },
     async (req, reply) => {
-      const record = await visibleRun(deps, callerOf(req), req.params.id);
+      const caller = callerOf(req);
+      const record = await visibleRun(deps, caller, req.params.id);
       const after = resumeAfter(req.headers['last-event-id'], req.query.after);
+      const open = openStreams.get(caller.userId) ?? 0;
+      if (open >= MAX_EVENT_STREAMS_PER_CALLER) {
+        throw new AppError(
+          'busy',
+          `At most ${MAX_EVENT_STREAMS_PER_CALLER} event streams may be open at once per caller; close one first`,
+          1,
+        );
+      }
+      openStreams.set(caller.userId, open + 1);
+      // Released when the client goes, not when the loop next wakes: a silent run's follower
+      // would otherwise hold its slot after a disconnect until the run's next event.
+      let isReleased = false;
+      const release = (): void => {
+        if (isReleased) return;
+        isReleased = true;
+        const left = (openStreams.get(caller.userId) ?? 1) - 1;
+        if (left > 0) openStreams.set(caller.userId, left);
+        else openStreams.delete(caller.userId);
+      };
+      reply.raw.once('close', release);
       reply.header('x-run-id', record.id);
       reply.hijack();
       const sse = new SseWriter(reply.raw, deps.config.current().SSE_HEARTBEAT_MS, replyHeaders(reply));
@@ -72,6 +104,7 @@ export function registerEventsRoute(scope: ApiScope, deps: AppDeps): void {
         });
       } finally {
         sse.end();
+        release();
       }
     },
   );

@@ -47,9 +47,10 @@ export const createRunBodySchema = z
       description:
         'Permission tier: `observe` (read-only tools), `edit` (+ file edits) or `full` (every tool). Defaults to the tier of the key; may be lower, never higher.',
     }),
-    webhookUrl: z.url().optional().meta({
+    // Bounded: it is stored with the run, listed and sent in every attempt's request line.
+    webhookUrl: z.url().max(2048).optional().meta({
       description:
-        'POSTed the final run (signed, see docs/api.md) when it settles. Needs WEBHOOK_SECRET on the server; private targets need WEBHOOK_ALLOW_PRIVATE=1.',
+        'POSTed the final run (signed, see docs/api.md) when it settles; at most 2048 characters. Needs WEBHOOK_SECRET on the server; private targets need WEBHOOK_ALLOW_PRIVATE=1.',
     }),
   })
   .meta({
