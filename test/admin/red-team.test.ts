@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { allSurfaces } from '../../src/surfaces/index.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+
+/**
+ * Attack replays against the control plane (keys, LiteLLM aliases, scopes): each test
+ * is an attack that worked before its fix.
+ */
+
+const ADMIN = 'adm-red-team-0123456789';
+const MASTER = 'sk-litellm-master-red-team-0123';
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read loosely shaped JSON answers
+type Json = any;
+
+async function call(
+  t: TestApp,
+  method: string,
+  path: string,
+  key?: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json; text: string }> {
+  const headers: Record<string, string> = {};
+  if (key) headers.authorization = `Bearer ${key}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${t.url}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // kept as text
+  }
+  return { status: res.status, body: parsed, text };
+}
+
+describe('control plane attack replays', { timeout: 300_000 }, () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({
+      surfaces: allSurfaces,
+      env: { ADMIN_API_KEYS: `root:${ADMIN}`, LITELLM_MASTER_KEY: MASTER },
+    });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('attack: an admin-flagged key whose surfaces leave out `admin` is an admin nowhere', async () => {
+    const created = await call(t, 'POST', '/admin/keys', ADMIN, {
+      user: 'mallory',
+      admin: true,
+      surfaces: ['claude-code-api', 'api'],
+    });
+    assert.equal(created.status, 201, created.text);
+    const key: string = created.body.key;
+    // Its own surface refuses the admin routes already…
+    assert.equal((await call(t, 'GET', '/admin/keys', key)).status, 403);
+    // …and it must not replace the server-wide model login on claude-code-api either.
+    const login = await call(t, 'POST', '/auth/login', key, {});
+    assert.equal(login.status, 403, login.text);
+    const principal = await t.deps.keys.verify(key);
+    assert.equal(principal?.isAdmin, false);
+    // An admin key with the admin surface (or no surface list) still is one.
+    const real = await call(t, 'POST', '/admin/keys', ADMIN, {
+      user: 'ops',
+      admin: true,
+      surfaces: ['admin', 'api'],
+    });
+    assert.equal((await t.deps.keys.verify(real.body.key))?.isAdmin, true);
+  });
+});
