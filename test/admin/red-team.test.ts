@@ -74,4 +74,27 @@ describe('control plane attack replays', { timeout: 300_000 }, () => {
     });
     assert.equal((await t.deps.keys.verify(real.body.key))?.isAdmin, true);
   });
+
+  it('attack: two keys from /key/generate without user_id do not share one user’s files', async () => {
+    const gen = async () => {
+      const r = await call(t, 'POST', '/key/generate', MASTER, { models: ['*haiku*'] });
+      assert.equal(r.status, 200, r.text);
+      return r.body as { key: string; user_id: string };
+    };
+    const tenantA = await gen();
+    const tenantB = await gen();
+    assert.notEqual(tenantA.user_id, tenantB.user_id);
+    const put = await fetch(`${t.url}/claudebox/files/proj/secret.txt`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${tenantA.key}` },
+      body: 'tenant A only',
+    });
+    assert.equal(put.status, 201);
+    const read = await call(t, 'GET', '/claudebox/files/proj/secret.txt', tenantB.key);
+    assert.equal(read.status, 404, read.text);
+    assert.doesNotMatch(read.text, /tenant A only/);
+    // An explicit user_id still names the user (a script that wants keys to share says so).
+    const named = await call(t, 'POST', '/key/generate', MASTER, { user_id: 'acme' });
+    assert.equal(named.body.user_id, 'acme');
+  });
 });
