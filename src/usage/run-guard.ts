@@ -4,6 +4,7 @@ import { assertModel, assertWorkspace, concurrencyRefusal, periodStartMs } from 
 import type { ModelCall } from '../engine/events.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
+import { RUN_TIERS, tierOf } from '../engine/tier.ts';
 import { AppError } from '../errors.ts';
 import type { UsageLedger, UsageRow } from './ledger.ts';
 import { callCostUsd } from './prices.ts';
@@ -58,6 +59,14 @@ export class KeyRunGuard implements RunGuard {
     if (!spec.keyId) return undefined;
     const scope = await this.keys.liveScope(spec.keyId);
     if (!scope) throw new AppError('unauthorized', 'This key has been revoked or has expired');
+    // The key's tier now, not the one a surface stamped when the caller's session began (an
+    // MCP session outlives a PATCH that narrows it) nor a missing stamp (unset runs `full`).
+    if (RUN_TIERS.indexOf(tierOf(spec)) > RUN_TIERS.indexOf(scope.tier)) {
+      throw new AppError(
+        'forbidden',
+        `This key's tier is ${scope.tier}; it may not start a ${tierOf(spec)} run`,
+      );
+    }
     assertModel(scope, spec.model ?? this.defaultModel());
     assertWorkspace(scope, spec.owner, spec.workspace);
     const spentUsd =

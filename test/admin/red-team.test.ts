@@ -97,4 +97,36 @@ describe('control plane attack replays', { timeout: 300_000 }, () => {
     const named = await call(t, 'POST', '/key/generate', MASTER, { user_id: 'acme' });
     assert.equal(named.body.user_id, 'acme');
   });
+
+  it('attack: a run of an observe key cannot start at a wider tier than the key has now', async () => {
+    const created = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'tina', tier: 'full' });
+    const keyId: string = created.body.id;
+    const narrowed = await call(t, 'PATCH', `/admin/keys/${keyId}`, ADMIN, { tier: 'observe' });
+    assert.equal(narrowed.status, 200, narrowed.text);
+    // A spec stamped when the key was still `full` (an MCP session opened before the PATCH),
+    // or one a surface forgot to stamp (unset runs `full`): the engine refuses both.
+    for (const tier of ['full', undefined] as const) {
+      await assert.rejects(
+        t.deps.engine.submit({
+          owner: 'tina',
+          keyId,
+          ...(tier ? { tier } : {}),
+          workspace: 'users/tina/w',
+          prompt: '[[tool:Bash touch pwned]]',
+          onBusy: 'conflict',
+        }),
+        (err: Error & { code?: string }) => err.code === 'forbidden' && /observe/.test(err.message),
+      );
+    }
+    // At its own tier it still runs.
+    const ok = await t.deps.engine.submit({
+      owner: 'tina',
+      keyId,
+      tier: 'observe',
+      workspace: 'users/tina/w',
+      prompt: 'hello',
+      onBusy: 'conflict',
+    });
+    assert.equal((await t.deps.engine.wait(ok.id)).status, 'succeeded');
+  });
 });
