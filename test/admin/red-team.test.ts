@@ -129,4 +129,43 @@ describe('control plane attack replays', { timeout: 300_000 }, () => {
     });
     assert.equal((await t.deps.engine.wait(ok.id)).status, 'succeeded');
   });
+
+  it('attack: another key of the same user cannot drive an MCP session opened with a wider key', async () => {
+    const wide = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'uma', tier: 'full' });
+    const narrow = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'uma', tier: 'observe' });
+    const mcp = (key: string, body: unknown, sessionId?: string) =>
+      fetch(`${t.url}/claudebox/mcp/`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+          ...(sessionId ? { 'mcp-session-id': sessionId } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    const init = await mcp(wide.body.key, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'rt', version: '1' } },
+    });
+    assert.equal(init.status, 200);
+    const sessionId = init.headers.get('mcp-session-id') ?? '';
+    assert.ok(sessionId);
+    await init.text();
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} };
+    // The session's own key may use it…
+    const own = await mcp(wide.body.key, list, sessionId);
+    assert.equal(own.status, 200);
+    await own.text();
+    // …the observe key of the same user may not (its tools would run as the full key).
+    const stolen = await mcp(narrow.body.key, list, sessionId);
+    assert.equal(stolen.status, 404, await stolen.text());
+    // A PATCH that narrows the key retires its open sessions: they were built for the old scope.
+    await call(t, 'PATCH', `/admin/keys/${wide.body.id}`, ADMIN, { workspaces: 'proj-' });
+    const stale = await mcp(wide.body.key, list, sessionId);
+    assert.equal(stale.status, 404, await stale.text());
+  });
 });
