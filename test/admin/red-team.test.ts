@@ -168,4 +168,13 @@ describe('control plane attack replays', { timeout: 300_000 }, () => {
     const stale = await mcp(wide.body.key, list, sessionId);
     assert.equal(stale.status, 404, await stale.text());
   });
+
+  it('attack: /key/delete with a read-only environment key among its keys revokes nothing', async () => {
+    const victim = await call(t, 'POST', '/key/generate', MASTER, {});
+    const del = await call(t, 'POST', '/key/delete', MASTER, { keys: [victim.body.token, 'admin-env:0'] });
+    assert.equal(del.status, 403, del.text);
+    const info = await call(t, 'GET', `/key/info?key=${victim.body.token}`, MASTER);
+    assert.equal(info.body.info.blocked, false, 'a refused delete must change nothing');
+    assert.ok(await t.deps.keys.verify(victim.body.key));
+  });
 });

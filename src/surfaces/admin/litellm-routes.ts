@@ -168,9 +168,15 @@ export function registerLiteLlmRoutes(scope: FastifyInstance, deps: AppDeps): vo
   });
 
   r.post('/key/delete', { onRequest, schema: { body: deleteBody } }, async (req) => {
-    // Every key is resolved before any is revoked: one unknown key deletes nothing.
+    // Every key is resolved and checked before any is revoked: one unknown or read-only
+    // (API_KEYS / ADMIN_API_KEYS) key deletes nothing.
     const ids = [];
-    for (const key of req.body.keys) ids.push(await keyIdOf(deps, key));
+    for (const key of req.body.keys) {
+      const id = await keyIdOf(deps, key);
+      if ((await deps.keys.get(id))?.readOnly)
+        throw new AppError('forbidden', `Key ${id} comes from the environment and is read-only`);
+      ids.push(id);
+    }
     for (const id of ids) await revokeKey(deps, id, req.log);
     return { deleted_keys: req.body.keys };
   });
