@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { allSurfaces } from '../../src/surfaces/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -176,5 +178,41 @@ describe('control plane attack replays', { timeout: 300_000 }, () => {
     const info = await call(t, 'GET', `/key/info?key=${victim.body.token}`, MASTER);
     assert.equal(info.body.info.blocked, false, 'a refused delete must change nothing');
     assert.ok(await t.deps.keys.verify(victim.body.key));
+  });
+
+  it('attack: a key limited to a workspace prefix is not shown its user’s other workspaces', async () => {
+    const wide = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'vera' });
+    const narrow = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'vera', workspaces: 'proj-' });
+    for (const ws of ['payroll-2027', 'proj-a']) {
+      const put = await fetch(`${t.url}/claudebox/files/${ws}/f.txt`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${wide.body.key}` },
+        body: 'x',
+      });
+      assert.equal(put.status, 201);
+    }
+    const names = async (key: string) =>
+      ((await call(t, 'GET', '/claudebox/files', key)).body.workspaces as Array<{ name: string }>).map(
+        (w) => w.name,
+      );
+    assert.deepEqual((await names(wide.body.key)).sort(), ['payroll-2027', 'proj-a']);
+    assert.deepEqual(await names(narrow.body.key), ['proj-a']);
+    // The MCP file tools list the same way.
+    const client = new Client({ name: 'red-team', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${t.url}/claudebox/mcp/`), {
+        requestInit: { headers: { authorization: `Bearer ${narrow.body.key}` } },
+      }),
+    );
+    try {
+      const res = await client.callTool({ name: 'list_files', arguments: {} });
+      const text = String((res.content as Array<{ text?: string }>)[0]?.text);
+      assert.deepEqual(
+        (JSON.parse(text).workspaces as Array<{ name: string }>).map((w) => w.name),
+        ['proj-a'],
+      );
+    } finally {
+      await client.close();
+    }
   });
 });
