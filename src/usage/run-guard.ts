@@ -17,6 +17,11 @@ export interface RunGuard {
   claim(runId: string, spec: RunSpec, admission: RunAdmission | undefined): void;
   /** A claimed run that never got queued (its submit failed): its slot is freed. */
   release(runId: string): void;
+  /**
+   * Right before a queued run's agent starts: why it must not start after all (its key was
+   * revoked, expired or spent its budget while the run waited), if so.
+   */
+  beforeStart(runId: string, spec: RunSpec): Promise<string | undefined>;
   /** Each model call as it completes; returns why the run must stop (its budget is spent), if so. */
   onModelCall(runId: string, call: ModelCall): string | undefined;
   /** Once per run, when it has settled: its usage is recorded and its slot released. */
@@ -100,6 +105,18 @@ export class KeyRunGuard implements RunGuard {
   /** A run whose submit failed after its claim: its slot is freed, nothing recorded. */
   release(runId: string): void {
     this.#live.delete(runId);
+  }
+
+  async beforeStart(_runId: string, spec: RunSpec): Promise<string | undefined> {
+    if (!spec.keyId) return undefined;
+    const scope = await this.keys.liveScope(spec.keyId);
+    if (!scope) return 'This key was revoked or expired while the run was queued; it did not start';
+    if (scope.budgetUsd === null) return undefined;
+    const spent =
+      (await this.ledger.spentUsd(spec.keyId, periodStartMs(scope.budgetPeriod, this.clock()))) +
+      this.#liveCost(spec.keyId);
+    if (spent < scope.budgetUsd) return undefined;
+    return `This key's budget of $${scope.budgetUsd} per ${scope.budgetPeriod} was spent while the run was queued; it did not start`;
   }
 
   onModelCall(runId: string, call: ModelCall): string | undefined {

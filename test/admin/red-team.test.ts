@@ -215,4 +215,43 @@ describe('control plane attack replays', { timeout: 300_000 }, () => {
       await client.close();
     }
   });
+
+  it('attack: runs queued before a budget is spent get no model call once it is', async () => {
+    const created = await call(t, 'POST', '/admin/keys', ADMIN, {
+      user: 'wade',
+      budgetUsd: 0.000001,
+      budgetPeriod: 'total',
+    });
+    const keyId: string = created.body.id;
+    const spec = (prompt: string) => ({
+      owner: 'wade',
+      keyId,
+      tier: 'full' as const,
+      workspace: 'users/wade/w',
+      prompt,
+      onBusy: 'wait' as const,
+    });
+    // Submitted together: both are admitted while nothing is spent; one waits for the
+    // workspace while the other's first model call spends the whole budget.
+    const markers = ['run-marker-one-7f3a', 'run-marker-two-9c1e'];
+    const runs = await Promise.all(markers.map((m) => t.deps.engine.submit(spec(m))));
+    const records = await Promise.all(runs.map((r) => t.deps.engine.wait(r.id)));
+    const calls = markers.map(
+      (m) =>
+        t.fake.requests().filter((q) => q.path === '/v1/messages' && JSON.stringify(q.body).includes(m))
+          .length,
+    );
+    for (const r of records) {
+      assert.equal(r.status, 'failed');
+      assert.match(r.error ?? '', /budget/);
+    }
+    // The one that ran reached the model; the one that waited never did.
+    assert.deepEqual(
+      [...calls].sort(),
+      [0, 1],
+      `model calls per run: ${calls.join(', ')}; errors: ${records.map((r) => r.error).join(' | ')}`,
+    );
+    const waited = records[calls.indexOf(0)];
+    assert.match(waited?.error ?? '', /did not start/);
+  });
 });
