@@ -254,4 +254,25 @@ describe('control plane attack replays', { timeout: 300_000 }, () => {
     const waited = records[calls.indexOf(0)];
     assert.match(waited?.error ?? '', /did not start/);
   });
+
+  it('attack: a key limited to a workspace prefix cannot read runs of its user’s other workspaces', async () => {
+    const wide = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'yara' });
+    const narrow = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'yara', workspaces: 'proj-' });
+    const run = await fetch(`${t.url}/claudebox/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${wide.body.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'payroll figures', workspace: 'payroll' }),
+    });
+    assert.equal(run.status, 200);
+    await run.text();
+    const runId = run.headers.get('x-run-id') ?? '';
+    assert.equal((await call(t, 'GET', `/claudebox/runs/${runId}`, wide.body.key)).status, 200);
+    const stolen = await call(t, 'GET', `/claudebox/runs/${runId}`, narrow.body.key);
+    assert.equal(stolen.status, 404, stolen.text);
+    const status = await call(t, 'GET', '/claudebox/status', narrow.body.key);
+    assert.equal(status.status, 200);
+    assert.doesNotMatch(status.text, new RegExp(`payroll|${runId}`));
+    const own = await call(t, 'GET', '/claudebox/status', wide.body.key);
+    assert.match(own.text, new RegExp(runId));
+  });
 });
