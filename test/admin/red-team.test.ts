@@ -275,4 +275,29 @@ describe('control plane attack replays', { timeout: 300_000 }, () => {
     const own = await call(t, 'GET', '/claudebox/status', wide.body.key);
     assert.match(own.text, new RegExp(runId));
   });
+
+  it('attack: a run queued at full tier does not start after its key is narrowed to observe', async () => {
+    const created = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'zack', tier: 'full' });
+    const keyId: string = created.body.id;
+    const spec = (prompt: string) => ({
+      owner: 'zack',
+      keyId,
+      tier: 'full' as const,
+      workspace: 'users/zack/w',
+      prompt,
+      onBusy: 'wait' as const,
+    });
+    const holder = await t.deps.engine.submit(spec('[[tool:Bash {"command":"sleep 2"}]]'));
+    const queued = await t.deps.engine.submit(spec('[[tool:Bash {"command":"touch narrowed-marker-5b2d"}]]'));
+    const narrowed = await call(t, 'PATCH', `/admin/keys/${keyId}`, ADMIN, { tier: 'observe' });
+    assert.equal(narrowed.status, 200);
+    await t.deps.engine.wait(holder.id);
+    const record = await t.deps.engine.wait(queued.id);
+    assert.equal(record.status, 'failed');
+    assert.match(record.error ?? '', /tier is observe/);
+    const asked = t.fake
+      .requests()
+      .filter((q) => q.path === '/v1/messages' && JSON.stringify(q.body).includes('narrowed-marker-5b2d'));
+    assert.equal(asked.length, 0, 'the queued run must not reach the model');
+  });
 });
