@@ -121,12 +121,15 @@ export class KeyStore {
     const row = await this.#liveRowBySecret(secret);
     // A key stored for a service's name (before names were reserved) never acts as that service.
     if (!row || !isValidUserId(row.user_id)) return undefined;
+    const scope = scopeOf(row);
     return {
       userId: row.user_id,
-      isAdmin: row.is_admin === 1,
+      // An admin key whose surfaces leave out `admin` is not an admin anywhere (docs/keys.md):
+      // not on /metrics, /auth/*, nor over other users' runs and sessions.
+      isAdmin: row.is_admin === 1 && (scope.surfaces === null || scope.surfaces.includes('admin')),
       via: 'stored_key',
       keyId: row.id,
-      scope: scopeOf(row),
+      scope,
     };
   }
 

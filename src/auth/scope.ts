@@ -143,6 +143,12 @@ export function assertWorkspace(scope: KeyScope | undefined, owner: string, engi
   }
 }
 
+/** Whether a key may see a workspace of its user by the caller's own name for it (listings). */
+export function isWorkspaceInScope(scope: KeyScope | undefined, name: string): boolean {
+  const prefix = scope?.workspaces;
+  return !prefix || name.startsWith(prefix);
+}
+
 /** What every run-starting path copies from its principal onto the RunSpec. */
 export function runStampOf(principal: Principal): Pick<RunSpec, 'keyId' | 'tier'> {
   return {

@@ -147,6 +147,10 @@ export async function executeRun(
   let outcome: { result: RunResult | undefined; error: string | undefined };
   try {
     parts.log.append(id, { type: 'status', status: 'running' });
+    // Admitted at submit, but a queued run may wait long: a key revoked or spent meanwhile
+    // must not get one more model call (each waiting run would otherwise overshoot a budget).
+    const refusal = await parts.guard?.beforeStart(id, spec);
+    if (refusal) return { status: 'failed', result: undefined, error: refusal };
     observe(parts, (o) => o.runStarted(spec));
     outcome = await parts.executor.execute(id, spec, signal);
   } catch (err) {

@@ -1,9 +1,16 @@
 import type { Logger } from 'pino';
 import type { KeyStore } from '../auth/key-store.ts';
-import { assertModel, assertWorkspace, concurrencyRefusal, periodStartMs } from '../auth/scope.ts';
+import {
+  assertModel,
+  assertWorkspace,
+  concurrencyRefusal,
+  type KeyScope,
+  periodStartMs,
+} from '../auth/scope.ts';
 import type { ModelCall } from '../engine/events.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
+import { RUN_TIERS, tierOf } from '../engine/tier.ts';
 import { AppError } from '../errors.ts';
 import type { UsageLedger, UsageRow } from './ledger.ts';
 import { callCostUsd } from './prices.ts';
@@ -16,6 +23,11 @@ export interface RunGuard {
   claim(runId: string, spec: RunSpec, admission: RunAdmission | undefined): void;
   /** A claimed run that never got queued (its submit failed): its slot is freed. */
   release(runId: string): void;
+  /**
+   * Right before a queued run's agent starts: why it must not start after all (its key was
+   * revoked, expired or spent its budget while the run waited), if so.
+   */
+  beforeStart(runId: string, spec: RunSpec): Promise<string | undefined>;
   /** Each model call as it completes; returns why the run must stop (its budget is spent), if so. */
   onModelCall(runId: string, call: ModelCall): string | undefined;
   /** Once per run, when it has settled: its usage is recorded and its slot released. */
@@ -58,8 +70,7 @@ export class KeyRunGuard implements RunGuard {
     if (!spec.keyId) return undefined;
     const scope = await this.keys.liveScope(spec.keyId);
     if (!scope) throw new AppError('unauthorized', 'This key has been revoked or has expired');
-    assertModel(scope, spec.model ?? this.defaultModel());
-    assertWorkspace(scope, spec.owner, spec.workspace);
+    this.#assertInScope(spec, scope);
     const spentUsd =
       scope.budgetUsd === null
         ? 0
@@ -93,6 +104,24 @@ export class KeyRunGuard implements RunGuard {
     this.#live.delete(runId);
   }
 
+  async beforeStart(_runId: string, spec: RunSpec): Promise<string | undefined> {
+    if (!spec.keyId) return undefined;
+    const scope = await this.keys.liveScope(spec.keyId);
+    if (!scope) return 'This key was revoked or expired while the run was queued; it did not start';
+    try {
+      // Narrowed while the run waited (a PATCH to tier observe): the run is held to the key as it is now.
+      this.#assertInScope(spec, scope);
+    } catch (err) {
+      return `${err instanceof Error ? err.message : String(err)} (the key changed while the run was queued; it did not start)`;
+    }
+    if (scope.budgetUsd === null) return undefined;
+    const spent =
+      (await this.ledger.spentUsd(spec.keyId, periodStartMs(scope.budgetPeriod, this.clock()))) +
+      this.#liveCost(spec.keyId);
+    if (spent < scope.budgetUsd) return undefined;
+    return `This key's budget of $${scope.budgetUsd} per ${scope.budgetPeriod} was spent while the run was queued; it did not start`;
+  }
+
   onModelCall(runId: string, call: ModelCall): string | undefined {
     const run = this.#live.get(runId);
     if (!run) return undefined;
@@ -120,6 +149,20 @@ export class KeyRunGuard implements RunGuard {
     } catch (err) {
       this.logger.error({ err, runId: record.id }, 'could not record a run’s usage');
     }
+  }
+
+  /** Tier, model and workspace against the key's scope as it is now; throws the refusal. */
+  #assertInScope(spec: RunSpec, scope: KeyScope): void {
+    // The key's tier now, not the one a surface stamped when the caller's session began (an
+    // MCP session outlives a PATCH that narrows it) nor a missing stamp (unset runs `full`).
+    if (RUN_TIERS.indexOf(tierOf(spec)) > RUN_TIERS.indexOf(scope.tier)) {
+      throw new AppError(
+        'forbidden',
+        `This key's tier is ${scope.tier}; it may not start a ${tierOf(spec)} run`,
+      );
+    }
+    assertModel(scope, spec.model ?? this.defaultModel());
+    assertWorkspace(scope, spec.owner, spec.workspace);
   }
 
   #liveCost(keyId: string): number {

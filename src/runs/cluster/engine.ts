@@ -421,7 +421,8 @@ export class ClusterRunEngine implements ServerEngine {
   /**
    * Meters the run here, the node executing it: its model calls count against its key's
    * budget (and stop it once spent), its usage is recorded when it settles. The key was
-   * admitted at submit; a key revoked or spent since is still metered, never unmetered.
+   * admitted at submit; a key revoked or spent since is still metered, never unmetered
+   * (and executeRun's guard check then fails the run before its agent starts).
    */
   async #claimForKey(id: string, spec: RunSpec): Promise<void> {
     const { guard } = this.opts;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -16,8 +17,14 @@ import { revokeKey } from './revoke.ts';
  * deployment does not use; fields it has are checked as strictly as on /admin/keys.
  */
 
-/** The user a key belongs to when a LiteLLM script names none. */
-export const LITELLM_DEFAULT_USER = 'litellm';
+/**
+ * The user a key belongs to when a LiteLLM script names none: one of its own. In LiteLLM
+ * such keys share nothing; here a user is a set of workspaces, sessions and runs, so a
+ * shared default user would let every such key read every other's files.
+ */
+export function litellmDefaultUser(): string {
+  return `litellm.${randomUUID()}`;
+}
 
 const duration = z.string().regex(/^\d+(s|m|h|d|mo)$/, 'must look like 30s, 30m, 24h, 30d or 1mo');
 
@@ -132,7 +139,7 @@ export function registerLiteLlmRoutes(scope: FastifyInstance, deps: AppDeps): vo
   r.post('/key/generate', { onRequest, schema: { body: generateBody } }, async (req) => {
     const b = req.body;
     const scopeFields = scopeFieldsOf(b, Date.now());
-    const input: CreateKeyInput = { user: b.user_id ?? LITELLM_DEFAULT_USER };
+    const input: CreateKeyInput = { user: b.user_id ?? litellmDefaultUser() };
     if (scopeFields.models) input.models = scopeFields.models;
     if (scopeFields.budgetUsd !== undefined && scopeFields.budgetUsd !== null)
       input.budgetUsd = scopeFields.budgetUsd;
@@ -161,9 +168,15 @@ export function registerLiteLlmRoutes(scope: FastifyInstance, deps: AppDeps): vo
   });
 
   r.post('/key/delete', { onRequest, schema: { body: deleteBody } }, async (req) => {
-    // Every key is resolved before any is revoked: one unknown key deletes nothing.
+    // Every key is resolved and checked before any is revoked: one unknown or read-only
+    // (API_KEYS / ADMIN_API_KEYS) key deletes nothing.
     const ids = [];
-    for (const key of req.body.keys) ids.push(await keyIdOf(deps, key));
+    for (const key of req.body.keys) {
+      const id = await keyIdOf(deps, key);
+      if ((await deps.keys.get(id))?.readOnly)
+        throw new AppError('forbidden', `Key ${id} comes from the environment and is read-only`);
+      ids.push(id);
+    }
     for (const id of ids) await revokeKey(deps, id, req.log);
     return { deleted_keys: req.body.keys };
   });

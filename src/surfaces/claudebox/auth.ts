@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { authenticate } from '../../auth/authenticate.ts';
 import type { Principal } from '../../auth/principal.ts';
-import { admitCaller, assertWorkspace, type SurfaceName } from '../../auth/scope.ts';
+import { admitCaller, assertWorkspace, isWorkspaceInScope, type SurfaceName } from '../../auth/scope.ts';
 import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
@@ -54,7 +54,11 @@ export function engineWorkspace(principal: Principal, workspace: string | undefi
   return engineName;
 }
 
-/** The caller's name for an engine workspace of theirs, or undefined when it is not theirs. */
+/**
+ * The caller's name for an engine workspace of theirs, or undefined when it is not theirs —
+ * or is outside the key's workspace prefix (its runs are then not the key's to read).
+ */
 export function claudeboxWorkspace(principal: Principal, engineName: string): string | undefined {
-  return workspaceOfUser(principal.userId, engineName);
+  const name = workspaceOfUser(principal.userId, engineName);
+  return name !== undefined && isWorkspaceInScope(principal.scope, name) ? name : undefined;
 }

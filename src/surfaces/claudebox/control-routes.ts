@@ -34,12 +34,18 @@ export function registerControlRoutes(scope: FastifyInstance, deps: AppDeps): vo
       const since = new Date(r.startedAt ?? r.createdAt).toISOString();
       return [{ workspace, runId: r.id, status: r.status, since }];
     });
-    const recentRuns = (await recentRunsOf(deps, principal)).map((r) => ({
-      workspace: claudeboxWorkspace(principal, r.workspace),
-      runId: r.id,
-      status: r.status,
-      finishedAt: new Date(r.finishedAt ?? r.createdAt).toISOString(),
-    }));
+    const recentRuns = (await recentRunsOf(deps, principal)).flatMap((r) => {
+      const workspace = claudeboxWorkspace(principal, r.workspace);
+      if (workspace === undefined) return [];
+      return [
+        {
+          workspace,
+          runId: r.id,
+          status: r.status,
+          finishedAt: new Date(r.finishedAt ?? r.createdAt).toISOString(),
+        },
+      ];
+    });
     return { running, workspaces: running.map((r) => r.workspace), recent: recentRuns };
   });
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isWorkspaceInScope } from '../../auth/scope.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
 import { deleteWorkspaceFile, openWorkspaceFile, writeWorkspaceFile } from '../../workspaces/file-streams.ts';
@@ -20,7 +21,12 @@ export function registerFilesRoutes(scope: FastifyInstance, deps: AppDeps): void
   const listWorkspaces = async (req: FastifyRequest) => {
     const principal = principalOf(req);
     const entries = await deps.workspaces.listWorkspaces(userRoot(principal.userId));
-    return { workspaces: entries.map((e) => ({ name: e.path, mtime: e.mtime })) };
+    // A key limited to a workspace prefix is shown only the workspaces it may open.
+    return {
+      workspaces: entries
+        .filter((e) => isWorkspaceInScope(principal.scope, e.path))
+        .map((e) => ({ name: e.path, mtime: e.mtime })),
+    };
   };
   scope.get('/files', listWorkspaces);
   scope.get('/files/', listWorkspaces);

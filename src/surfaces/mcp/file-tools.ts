@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Principal } from '../../auth/principal.ts';
+import { isWorkspaceInScope } from '../../auth/scope.ts';
 import { AppError } from '../../errors.ts';
 import type { AppDeps } from '../../http/surface.ts';
 import type { ToolSink } from '../../mcp/catalog.ts';
@@ -105,7 +106,11 @@ export function registerFileTools(server: ToolSink, deps: AppDeps, principal: Pr
       toolCall(async () => {
         if (!args.workspace) {
           const entries = await deps.workspaces.listWorkspaces(userRoot(principal.userId));
-          return jsonText({ workspaces: entries.map((e) => ({ name: e.path, mtime: e.mtime })) });
+          return jsonText({
+            workspaces: entries
+              .filter((e) => isWorkspaceInScope(principal.scope, e.path))
+              .map((e) => ({ name: e.path, mtime: e.mtime })),
+          });
         }
         const files = await deps.workspaces.list(engineWorkspace(principal, args.workspace));
         return jsonText({

@@ -62,6 +62,17 @@ export function claudeboxMcpHosting(
   };
 }
 
+/**
+ * Whom an MCP session belongs to: the credential that opened it, with the scope it had. Its
+ * tools were built for that principal (its key id, tier and workspace prefix), so another
+ * key of the same user — a narrower one — must not drive them, and a PATCH that changes
+ * the key's scope retires its open sessions (the client re-initializes and gets the new one).
+ */
+export function sessionOwnerOf(principal: Principal): string {
+  if (!principal.keyId) return `${principal.via}:${principal.userId}`;
+  return `key:${principal.keyId}:${JSON.stringify(principal.scope ?? null)}`;
+}
+
 /** The paths of one MCP endpoint: with and without the trailing slash. */
 const pathsOf = (base: string): string[] => [`${base}/mcp/`, `${base}/mcp`];
 
@@ -102,7 +113,7 @@ export function makeMcpSurface(opts: { idleMs?: number; limits?: Partial<McpSess
         handler: async (req: FastifyRequest, reply: FastifyReply) => {
           const principal = authenticatedCaller<Principal>(req);
           await host.handle(req, reply, {
-            owner: principal.userId,
+            owner: sessionOwnerOf(principal),
             body: req.body,
             build: () => build(req, principal),
           });
