@@ -82,7 +82,8 @@ const variableMeaning: { readonly [K in VariableName]?: string } = {
     "buckets, name:public or name:private, comma separated; each bucket's key is HYBRIDS3_<NAME>_KEY and its TTL HYBRIDS3_<NAME>_TTL (e.g. HYBRIDS3_UPLOADS_KEY, HYBRIDS3_UPLOADS_TTL, default 168h for uploads)",
   HYBRIDS3_SWEEP_INTERVAL: 'how often expired objects are deleted',
   HYBRIDS3_MAX_OBJECT_BYTES: 'largest object',
-  STEALTHY_AUTO_BROWSE_AUTH_TOKEN: 'Bearer token of the browser surface (unset: only stored keys)',
+  STEALTHY_AUTO_BROWSE_AUTH_TOKEN:
+    'Bearer token of the browser surface (unset: only keys: API_KEYS, ADMIN_API_KEYS, stored keys)',
   STEALTHY_AUTO_BROWSE_NUM_REPLICAS: 'isolated browser replicas',
   STEALTHY_AUTO_BROWSE_ALLOW_PRIVATE: '1: allow navigation to loopback and private networks',
   STEALTHY_AUTO_BROWSE_ACTION_TIMEOUT_MS: 'timeout of each browser action',

@@ -224,6 +224,7 @@ export function checkSurfaces(c: Config, chromium: CheckResult): CheckResult[] {
   const off = (name: string, detail: string): CheckResult => ({ name, status: 'off', detail });
   const storedKeysOnly = 'only keys from `agentgate keys create`';
   const apiKeys = c.API_KEYS?.split(',').filter((k) => k.trim()).length ?? 0;
+  const adminKeys = c.ADMIN_API_KEYS?.split(',').filter((k) => k.trim()).length ?? 0;
   const bucketKeys = c.buckets.filter((b) => b.key).map((b) => b.name);
   const publicBuckets = c.buckets.filter((b) => b.isPublic).map((b) => b.name);
   return [
@@ -256,6 +257,19 @@ export function checkSurfaces(c: Config, chromium: CheckResult): CheckResult[] {
             `public reads only (${publicBuckets.join(', ')}): no HYBRIDS3_MASTER_KEY or bucket key`,
           )
         : off('storage', 'no HYBRIDS3_MASTER_KEY, bucket key or public bucket'),
+    on(
+      'runs api',
+      `/api/v1/runs, /ui/ (console): any key; webhooks ${c.WEBHOOK_SECRET ? 'signed with WEBHOOK_SECRET' : 'refused (WEBHOOK_SECRET unset)'}`,
+    ),
+    adminKeys > 0 || c.LITELLM_MASTER_KEY
+      ? on(
+          'keys api',
+          `/admin/*, /key/*: ${[adminKeys > 0 ? `${adminKeys} key(s) in ADMIN_API_KEYS` : '', c.LITELLM_MASTER_KEY ? 'LITELLM_MASTER_KEY' : ''].filter(Boolean).join(', ')}, stored admin keys`,
+        )
+      : on('keys api', '/admin/*, /key/*: only `agentgate keys create --admin` keys (ADMIN_API_KEYS unset)'),
+    c.REDIS_URL
+      ? on('engine', `cluster node ${c.NODE_ID ?? '(host name and port)'}: queue and events on REDIS_URL`)
+      : on('engine', 'embedded: one process (REDIS_URL unset)'),
     chromium.status !== 'ok'
       ? off('browser', `Chromium missing at ${c.CHROMIUM_PATH}`)
       : c.STEALTHY_AUTO_BROWSE_AUTH_TOKEN

@@ -180,6 +180,16 @@ describe('control plane: scoped keys over HTTP', { timeout: 600_000 }, () => {
     );
   });
 
+  it('rotate takes no body at all (curl -X POST …/rotate): the default grace period', async () => {
+    const { id, key } = await createKey(t, { user: 'nobody-body' });
+    const rotated = await call(t, 'POST', `/admin/keys/${id}/rotate`, ADMIN);
+    assert.equal(rotated.status, 200, rotated.text);
+    assert.match(rotated.body.key, /^agk_/);
+    assert.ok(rotated.body.previousKeyValidUntil, 'the default grace period applies');
+    assert.equal((await call(t, 'GET', '/status', key)).status, 200);
+    assert.equal((await call(t, 'GET', '/status', rotated.body.key)).status, 200);
+  });
+
   it('scope refusals on each surface, each in its own shape', async () => {
     const { key } = await createKey(t, { user: 'bob', surfaces: ['claudebox'] });
     const status = await probeAll(t, key);

@@ -93,6 +93,9 @@ describe('Runs API: async runs, event streams, cancel', { timeout: 180_000 }, ()
     assert.match(String((done.json.result as { text: string }).text), /step-done-71/);
     assert.ok((done.json.costUsd as number) > 0);
     assert.equal(done.json.tier, 'full');
+    // The node that executed it (NODE_ID, as /health names this one): a cluster caller can tell.
+    assert.equal(done.json.node, t.deps.engine.health().node);
+    assert.ok(done.json.node);
 
     // A finished run replays whole; ?after= resumes as Last-Event-ID does.
     const whole = (await allMessages(await openEvents(t, id, ALICE))).filter((m) => m.event === undefined);

@@ -80,6 +80,11 @@ describe('agentgate doctor', { timeout: 120_000 }, () => {
       /ZAI_API_KEY unset/,
       'says why a surface is off',
     );
+    // Every surface has a line, the ones the later merges added too.
+    for (const name of ['runs api', 'keys api', 'engine'])
+      assert.equal(results.get(name)?.status, 'on', `${name}: ${output}`);
+    assert.match(results.get('runs api')?.detail ?? '', /WEBHOOK_SECRET unset/);
+    assert.match(results.get('engine')?.detail ?? '', /^embedded/);
     assert.ok(!output.includes(KEY), 'no secret in the output');
     const counted = fake.requests().filter((r) => r.url === '/v1/messages/count_tokens');
     assert.equal(counted.length, 1, 'the model was asked whether it answers these credentials');

@@ -90,7 +90,8 @@ export function registerKeyRoutes(scope: FastifyInstance, deps: AppDeps): void {
       onRequest,
       schema: {
         params: idParams,
-        body: rotateKeySchema.optional(),
+        // A bodyless POST reaches the schema as null: both mean "the default grace period".
+        body: rotateKeySchema.nullish(),
         response: { 200: issuedKeySchema, ...errors },
       },
     },

@@ -24,8 +24,6 @@ export function workspaceForOwner(owner: string, engineWorkspace: string): strin
 /** The API's run: GET /api/v1/runs/:id, the cancel answer and the webhook body. */
 export function renderRun(record: RunRecord): ApiRun {
   const r = record.result;
-  // Key tiers (issue 17) will record a tier on the spec; until then every run is `full`.
-  const tier = (record.spec as { tier?: string }).tier ?? 'full';
   return {
     id: record.id,
     owner: record.owner,
@@ -34,8 +32,9 @@ export function renderRun(record: RunRecord): ApiRun {
     prompt: record.spec.prompt,
     model: record.spec.model ?? null,
     sessionId: r?.sessionId ?? null,
-    tier,
+    tier: record.tier,
     sandbox: record.sandbox ?? null,
+    node: record.node || null,
     createdAt: iso(record.createdAt),
     startedAt: iso(record.startedAt),
     finishedAt: iso(record.finishedAt),

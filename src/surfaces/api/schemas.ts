@@ -103,6 +103,10 @@ export const runSchema = z
     sessionId: z.string().nullable().meta({ description: "The agent's session id, once known." }),
     tier: z.string(),
     sandbox: z.string().nullable(),
+    node: z
+      .string()
+      .nullable()
+      .meta({ description: 'The node (NODE_ID) that executed the run; null until it starts.' }),
     createdAt: z.string(),
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
@@ -136,6 +140,7 @@ export const runSchema = z
         sessionId: '5d2c7d4e-1b1a-4f55-9a62-0e6c1d2b3a4f',
         tier: 'full',
         sandbox: 'bwrap',
+        node: 'node-a',
         createdAt: '2026-12-02T20:00:00.000Z',
         startedAt: '2026-12-02T20:00:00.120Z',
         finishedAt: '2026-12-02T20:00:03.400Z',
