@@ -26,7 +26,7 @@ async function call(t: TestApp, method: string, path: string, key: string, body?
 /** A prompt that makes the fake model call one tool. */
 const tool = (name: string, input: unknown) => `[[tool:${name} ${JSON.stringify(input)}]]`;
 
-describe('Runs API: a run takes its key tier, never a higher one', { timeout: 300_000 }, () => {
+describe('Runs API: a run takes its key tier and scope, never more', { timeout: 300_000 }, () => {
   let t: TestApp;
   let editKey: string;
   before(async () => {
@@ -69,5 +69,30 @@ describe('Runs API: a run takes its key tier, never a higher one', { timeout: 30
     const done = await settled(observe.json.id);
     assert.equal(done.tier, 'observe');
     assert.equal(existsSync(join(dir, 'pwned.txt')), false, 'an observe run wrote a file');
+  });
+
+  it("a key bound to a workspace prefix neither lists, reads, follows nor cancels its user's other runs (attack replay)", async () => {
+    const wide = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'frank' });
+    const narrow = await call(t, 'POST', '/admin/keys', ADMIN, { user: 'frank', workspaces: 'proj-' });
+    assert.equal(narrow.status, 201);
+    const payroll = await call(t, 'POST', '/api/v1/runs', wide.json.key, {
+      prompt: '[[sleep:3000]] salaries',
+      workspace: 'payroll',
+    });
+    assert.equal(payroll.status, 202);
+    const mine = await call(t, 'POST', '/api/v1/runs', narrow.json.key, {
+      prompt: 'hi',
+      workspace: 'proj-a',
+    });
+    assert.equal(mine.status, 202);
+    const listed = (await call(t, 'GET', '/api/v1/runs', narrow.json.key)).json.runs.map((r: Json) => r.id);
+    assert.deepEqual(listed, [mine.json.id], 'only the prefix’s runs are listed');
+    const id = payroll.json.id;
+    assert.equal((await call(t, 'GET', `/api/v1/runs/${id}`, narrow.json.key)).status, 404);
+    assert.equal((await call(t, 'GET', `/api/v1/runs/${id}/events`, narrow.json.key)).status, 404);
+    assert.equal((await call(t, 'POST', `/api/v1/runs/${id}/cancel`, narrow.json.key)).status, 404);
+    const still = (await call(t, 'GET', `/api/v1/runs/${id}`, wide.json.key)).json;
+    assert.notEqual(still.status, 'cancelled', 'the narrow key could not cancel it');
+    assert.equal((await call(t, 'GET', `/api/v1/runs/${mine.json.id}`, narrow.json.key)).status, 200);
   });
 });

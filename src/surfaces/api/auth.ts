@@ -14,6 +14,7 @@ import { credentialOf } from '../../auth/secrets.ts';
 import { AppError } from '../../errors.ts';
 import { authenticatedCaller } from '../../http/auth-first.ts';
 import type { AppDeps } from '../../http/surface.ts';
+import { workspaceOfUser } from '../../workspaces/owners.ts';
 
 /**
  * Who calls the Runs API: any key (API_KEYS or a stored key), from `Authorization: Bearer`
@@ -30,8 +31,12 @@ export async function apiCaller(deps: AppDeps, req: FastifyRequest): Promise<Pri
  * claude-ops, …) included. Anyone else is told it does not exist: 404, never 403, so run
  * ids cannot be probed.
  */
-export function canSeeRun(caller: Principal, owner: string): boolean {
-  return caller.isAdmin || caller.userId === owner;
+export function canSeeRun(caller: Principal, run: { owner: string; workspace: string }): boolean {
+  if (caller.isAdmin) return true;
+  if (caller.userId !== run.owner) return false;
+  // A key bound to a workspace prefix sees only those of its user's runs (as on claudebox).
+  const prefix = caller.scope?.workspaces;
+  return !prefix || (workspaceOfUser(run.owner, run.workspace) ?? '').startsWith(prefix);
 }
 
 /** The caller the scope's onRequest hook authenticated. */

@@ -45,7 +45,7 @@ function webhookUrlFor(_caller: Principal, body: CreateRunBody): string | undefi
 /** The run when the caller may see it; otherwise not_found, whether it exists or not. */
 export async function visibleRun(deps: AppDeps, caller: Principal, id: string): Promise<RunRecord> {
   const record = await deps.engine.get(id);
-  if (!record || !canSeeRun(caller, record.owner)) throw new AppError('not_found', `No run ${id}`);
+  if (!record || !canSeeRun(caller, record)) throw new AppError('not_found', `No run ${id}`);
   return record;
 }
 
@@ -107,9 +107,12 @@ export function registerRunRoutes(scope: ApiScope, deps: AppDeps): void {
       }
       const owner = caller.isAdmin ? q.owner : caller.userId;
       if (q.workspace !== undefined) parseWorkspaceName(q.workspace);
+      // A key bound to a workspace prefix lists only those of its user's runs.
+      const prefix = caller.isAdmin ? undefined : caller.scope?.workspaces;
       const runs = await deps.engine.list({
         state: 'any',
         ...(owner !== undefined ? { owner } : {}),
+        ...(prefix ? { workspacePrefix: userWorkspace(caller.userId, prefix) } : {}),
         ...(q.workspace !== undefined
           ? { workspace: userWorkspace(owner ?? caller.userId, q.workspace) }
           : {}),
