@@ -16,7 +16,7 @@ import {
  * out.
  */
 export function isAgentgateRoute(url: string): boolean {
-  return url === '/health' || url === '/usage' || /^\/(api|admin|key)\//.test(url) || url === '/admin';
+  return url === '/health' || url === '/usage' || /^\/(api|admin|key|spend)\//.test(url) || url === '/admin';
 }
 
 /**
