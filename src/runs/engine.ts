@@ -1,20 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import type { AgentBackend } from '../agents/types.ts';
 import type { RunResult, RunStatus, StoredEvent } from '../engine/events.ts';
-import type { RunObserver } from '../engine/observer.ts';
-import type { EngineHealth, RunEngine, RunFilter, RunSummary, SandboxInfo } from '../engine/port.ts';
+import type { EngineHealth, RunEngine, RunFilter, RunSummary } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
 import { tierOf } from '../engine/tier.ts';
 import { AppError } from '../errors.ts';
-import type { SessionStore } from '../sessions/store.ts';
 import type { RunGuard } from '../usage/run-guard.ts';
-import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 import { type EventLog, StoredEventLog } from './event-log.ts';
 import { AgentExecutor } from './executor.ts';
 import {
   checkSubmission,
+  type EngineOptions,
   executeRun,
   observe,
   type RunParts,
@@ -22,34 +18,12 @@ import {
   settleRun,
   storeRun,
 } from './lifecycle.ts';
-import { promptExcerptOf, type RunRepository } from './repository.ts';
+import { promptExcerptOf } from './repository.ts';
 import { FairScheduler, type Scheduler } from './scheduler.ts';
 
-export interface EmbeddedEngineOptions {
-  backend: AgentBackend;
-  repository: RunRepository;
-  sessions: SessionStore;
-  workspaces: WorkspaceFs;
-  logger: Logger;
-  maxConcurrentRuns: number;
-  maxQueuedRuns: number;
-  /** Runs one owner may have waiting: a caller filling its share cannot starve the others. */
-  maxQueuedRunsPerOwner?: number;
-  defaultTimeoutMs: number;
-  /** The sandbox agents run under, recorded on every run and reported by health(). */
-  sandbox: SandboxInfo;
-  /** Refuses a run the server may not start for the current caller (throws an AppError). */
-  admit?: () => void;
-  /**
-   * Most characters a run may hand the model besides its prompt (a system prompt, an
-   * appended one, a JSON schema), each: surfaces check the prompt against MAX_PROMPT_CHARS
-   * in their own shape, and these must not be a way around it.
-   */
-  maxPromptChars?: number;
+export interface EmbeddedEngineOptions extends EngineOptions {
   /** This node's name (NODE_ID), recorded on every run it executes. */
   nodeId?: string;
-  /** Told when runs start, produce events and settle (metrics). */
-  observer?: RunObserver;
   /** Per-key scope, limits, budgets and usage (runs without a keyId pass untouched). */
   guard?: RunGuard;
 }

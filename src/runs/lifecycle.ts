@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
+import type { AgentBackend } from '../agents/types.ts';
 import type { RunResult, RunStatus } from '../engine/events.ts';
 import { ZERO_USAGE } from '../engine/events.ts';
 import type { RunObserver } from '../engine/observer.ts';
+import type { SandboxInfo } from '../engine/port.ts';
 import type { RunRecord } from '../engine/record.ts';
 import type { RunSpec } from '../engine/spec.ts';
 import { checkTier, tierOf } from '../engine/tier.ts';
@@ -33,6 +35,24 @@ export interface SubmissionRules {
   maxPromptChars?: number;
   /** Per-key scope, limits, budgets and usage (runs without a keyId pass untouched). */
   guard?: RunGuard;
+}
+
+/** What both engines are built from: the agent backend, the store, the limits and the watchers. */
+export interface EngineOptions extends SubmissionRules {
+  backend: AgentBackend;
+  repository: RunRepository;
+  logger: Logger;
+  /** Runs executed at once (on a cluster: by this node). */
+  maxConcurrentRuns: number;
+  /** Runs waiting (on a cluster: in the whole cluster). */
+  maxQueuedRuns: number;
+  /** Runs one owner may have waiting: a caller filling its share cannot starve the others. */
+  maxQueuedRunsPerOwner?: number;
+  defaultTimeoutMs: number;
+  /** The sandbox agents run under, recorded on every run and reported by health(). */
+  sandbox: SandboxInfo;
+  /** Told when runs start, produce events and settle (metrics). */
+  observer?: RunObserver;
 }
 
 /**

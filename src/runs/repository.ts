@@ -37,6 +37,31 @@ export function promptExcerptOf(prompt: string): string {
   return prompt.length > PROMPT_EXCERPT_CHARS ? prompt.slice(0, PROMPT_EXCERPT_CHARS) : prompt;
 }
 
+/** The columns a run list needs. */
+const SUMMARY_COLUMNS = [
+  'id',
+  'owner',
+  'workspace',
+  'status',
+  'spec',
+  'created_at',
+  'started_at',
+  'finished_at',
+] as const;
+
+function summaryOf(r: Pick<RunsTable, (typeof SUMMARY_COLUMNS)[number]>): RunSummary {
+  return {
+    id: r.id,
+    owner: r.owner,
+    workspace: r.workspace,
+    status: r.status as RunStatus,
+    createdAt: r.created_at,
+    startedAt: r.started_at ?? undefined,
+    finishedAt: r.finished_at ?? undefined,
+    promptExcerpt: promptExcerptOf((JSON.parse(r.spec) as RunSpec).prompt),
+  };
+}
+
 /** Runs and their seq-numbered events, persisted so they outlive the process. */
 export class RunRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -142,25 +167,13 @@ export class RunRepository {
 
   /** Queued and running runs matching the filter, oldest first. */
   async listActive(filter: RunFilter): Promise<RunSummary[]> {
-    let q = this.db
-      .selectFrom('runs')
-      .select(['id', 'owner', 'workspace', 'status', 'spec', 'created_at', 'started_at', 'finished_at'])
-      .where('status', 'in', ['queued', 'running']);
+    let q = this.db.selectFrom('runs').select(SUMMARY_COLUMNS).where('status', 'in', ['queued', 'running']);
     if (filter.owner !== undefined) q = q.where('owner', '=', filter.owner);
     if (filter.workspace !== undefined) q = q.where('workspace', '=', filter.workspace);
     const prefix = filter.workspacePrefix;
     if (prefix !== undefined) q = q.where(sql<string>`substr(workspace, 1, ${prefix.length})`, '=', prefix);
     const rows = await q.orderBy('created_at').orderBy('id').execute();
-    return rows.map((r) => ({
-      id: r.id,
-      owner: r.owner,
-      workspace: r.workspace,
-      status: r.status as RunStatus,
-      createdAt: r.created_at,
-      startedAt: r.started_at ?? undefined,
-      finishedAt: undefined,
-      promptExcerpt: promptExcerptOf((JSON.parse(r.spec) as RunSpec).prompt),
-    }));
+    return rows.map(summaryOf);
   }
 
   /** Runs in one of these states (recovery of a cluster node). */
@@ -195,9 +208,7 @@ export class RunRepository {
    * or every run newest created first, after the `before` position (`any`).
    */
   async list(filter: RunFilter): Promise<RunSummary[]> {
-    let q = this.db
-      .selectFrom('runs')
-      .select(['id', 'owner', 'workspace', 'status', 'spec', 'created_at', 'started_at', 'finished_at']);
+    let q = this.db.selectFrom('runs').select(SUMMARY_COLUMNS);
     if (filter.state === 'finished') q = q.where('status', 'not in', ['queued', 'running']);
     if (filter.state === 'active') q = q.where('status', 'in', ['queued', 'running']);
     if (filter.status !== undefined) q = q.where('status', '=', filter.status);
@@ -221,16 +232,7 @@ export class RunRepository {
         ? q.orderBy('finished_at', 'desc').orderBy('created_at', 'desc').orderBy('id', 'desc')
         : q.orderBy('created_at', 'desc').orderBy('id', 'desc');
     const rows = await q.limit(filter.limit ?? 1000).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      owner: r.owner,
-      workspace: r.workspace,
-      status: r.status as RunStatus,
-      createdAt: r.created_at,
-      startedAt: r.started_at ?? undefined,
-      finishedAt: r.finished_at ?? undefined,
-      promptExcerpt: promptExcerptOf((JSON.parse(r.spec) as RunSpec).prompt),
-    }));
+    return rows.map(summaryOf);
   }
 
   /** The run's events after `afterSeq`, in order; at most `limit` of them when given. */

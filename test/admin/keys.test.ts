@@ -5,39 +5,11 @@ import OpenAI from 'openai';
 import { allSurfaces } from '../../src/surfaces/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { call, type Json } from './admin-client.ts';
 
 const ADMIN = 'adm-secret-0123456789';
 const MASTER = 'sk-litellm-master-0123456789';
 const ENV_KEY = 'sk-env-user-0123456789';
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read loosely shaped JSON answers
-type Json = any;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: Json;
-  text: string;
-}
-
-async function call(t: TestApp, method: string, path: string, key?: string, body?: unknown): Promise<Answer> {
-  const headers: Record<string, string> = {};
-  if (key) headers.authorization = `Bearer ${key}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${t.url}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // kept as text
-  }
-  return { status: res.status, headers: res.headers, body: parsed, text };
-}
 
 /** One cheap authenticated request per surface that takes stored keys: its status says whether the key got in. */
 const PROBES: ReadonlyArray<[string, string, string]> = [

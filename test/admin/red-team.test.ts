@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { allSurfaces } from '../../src/surfaces/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { call } from './admin-client.ts';
 
 /**
  * Attack replays against the control plane (keys, LiteLLM aliases, scopes): each test
@@ -12,34 +13,6 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 const ADMIN = 'adm-red-team-0123456789';
 const MASTER = 'sk-litellm-master-red-team-0123';
-
-// biome-ignore lint/suspicious/noExplicitAny: tests read loosely shaped JSON answers
-type Json = any;
-
-async function call(
-  t: TestApp,
-  method: string,
-  path: string,
-  key?: string,
-  body?: unknown,
-): Promise<{ status: number; body: Json; text: string }> {
-  const headers: Record<string, string> = {};
-  if (key) headers.authorization = `Bearer ${key}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${t.url}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // kept as text
-  }
-  return { status: res.status, body: parsed, text };
-}
 
 describe('control plane attack replays', { timeout: 300_000 }, () => {
   let t: TestApp;

@@ -1,21 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Logger } from 'pino';
-import type { AgentBackend } from '../../agents/types.ts';
 import type { StoredEvent } from '../../engine/events.ts';
-import type { RunObserver } from '../../engine/observer.ts';
-import type { EngineHealth, RunFilter, RunSummary, SandboxInfo } from '../../engine/port.ts';
+import type { EngineHealth, RunFilter, RunSummary } from '../../engine/port.ts';
 import type { RunRecord } from '../../engine/record.ts';
 import type { RunSpec } from '../../engine/spec.ts';
 import { AppError } from '../../errors.ts';
-import type { SessionStore } from '../../sessions/store.ts';
 import type { RunAdmission, RunGuard } from '../../usage/run-guard.ts';
-import type { WorkspaceFs } from '../../workspaces/workspace-fs.ts';
 import type { ServerEngine } from '../engine.ts';
 import { AgentExecutor } from '../executor.ts';
 import {
   checkSubmission,
+  type EngineOptions,
   executeRun,
   observe,
   type RunParts,
@@ -24,33 +20,16 @@ import {
   settleRun,
   storeRun,
 } from '../lifecycle.ts';
-import type { RunRepository } from '../repository.ts';
 import { type ClusterCounts, Coordinator, type Promotion } from './coordinator.ts';
 import { StreamEventLog } from './stream-log.ts';
 
-export interface ClusterEngineOptions {
+export interface ClusterEngineOptions extends EngineOptions {
   redisUrl: string;
   nodeId: string;
   /** A running run's lease: renewed while it lives; a node silent this long loses its runs (`node_lost`). */
   leaseMs: number;
-  backend: AgentBackend;
-  repository: RunRepository;
-  sessions: SessionStore;
-  workspaces: WorkspaceFs;
-  logger: Logger;
-  /** Runs this node executes at once. */
-  maxConcurrentRuns: number;
-  /** Runs waiting in the whole cluster. */
-  maxQueuedRuns: number;
-  maxQueuedRunsPerOwner?: number;
-  defaultTimeoutMs: number;
-  sandbox: SandboxInfo;
-  admit?: () => void;
-  maxPromptChars?: number;
   /** Keys and queue names start with this (several deployments may share one Redis). */
   prefix?: string;
-  /** Told when runs start, produce events and settle (metrics). */
-  observer?: RunObserver;
   /**
    * Per-key scope, budgets and usage. On a cluster a key's budget and scope are checked at
    * submit (from the shared store) and its spend is metered on the node executing the run;
