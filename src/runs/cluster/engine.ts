@@ -138,6 +138,11 @@ export class ClusterRunEngine implements ServerEngine {
       drainDelay: 5,
     });
     this.#worker.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'run queue worker error'));
+    this.#worker.on('stalled', (jobId: string) => {
+      this.#requeueStalled(jobId).catch((err: unknown) =>
+        this.opts.logger.warn({ err, runId: jobId }, 'could not queue a stalled run again'),
+      );
+    });
   }
 
   #every(ms: number, tick: () => Promise<void>): void {
@@ -193,6 +198,14 @@ export class ClusterRunEngine implements ServerEngine {
 
   async #enqueue(promotion: Promotion | undefined): Promise<void> {
     if (!promotion) return;
+    // A job of the same id that ended (a stalled one, failed by BullMQ) would make add() a
+    // no-op: the run would stay queued for ever.
+    const previous = await this.#queue.getJob(promotion.id);
+    if (previous) {
+      const state = await previous.getState();
+      if (state !== 'failed' && state !== 'completed') return; // already on the queue
+      await previous.remove();
+    }
     await this.#queue.add(
       'run',
       { runId: promotion.id },
@@ -416,6 +429,18 @@ export class ClusterRunEngine implements ServerEngine {
       );
     }
     guard.claim(id, spec, admission ? { ...admission, maxConcurrentRuns: null } : undefined);
+  }
+
+  /**
+   * A job whose worker died (kill -9) is failed by BullMQ as stalled. When its run had not
+   * started yet (no lease: it never reached an agent) it is queued again for another node;
+   * a started one is the lease sweep's, failed as node_lost, never run twice.
+   */
+  async #requeueStalled(id: string): Promise<void> {
+    if ((await this.#redis.hget(`${this.#prefix}run:${id}`, 'state')) !== 'queued') return;
+    const job = await this.#queue.getJob(id);
+    this.opts.logger.warn({ runId: id }, 'a node died holding a run it had not started: queued again');
+    await this.#enqueue({ id, priority: job?.opts.priority ?? 1 });
   }
 
   /** Renews this node and its runs; a run whose lease another node already claimed is stopped here. */
