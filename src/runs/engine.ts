@@ -7,13 +7,12 @@ import { tierOf } from '../engine/tier.ts';
 import { AppError } from '../errors.ts';
 import type { RunGuard } from '../usage/run-guard.ts';
 import { type EventLog, StoredEventLog } from './event-log.ts';
-import { AgentExecutor } from './executor.ts';
 import {
   checkSubmission,
   type EngineOptions,
   executeRun,
-  observe,
   type RunParts,
+  runParts,
   type StopReason,
   settleRun,
   storeRun,
@@ -66,24 +65,7 @@ export class EmbeddedRunEngine implements ServerEngine {
   constructor(private readonly opts: EmbeddedEngineOptions) {
     this.#log = new StoredEventLog(opts.repository);
     this.#scheduler = new FairScheduler(opts, (id) => void this.#execute(id));
-    this.#parts = {
-      repository: opts.repository,
-      log: this.#log,
-      executor: new AgentExecutor({
-        ...opts,
-        log: this.#log,
-        onEvent: (spec, ev) => observe(this.#parts, (o) => o.runEvent(spec, ev)),
-        onModelCall: (runId, call) => {
-          const stopMessage = this.opts.guard?.onModelCall(runId, call);
-          if (stopMessage) this.#stop(runId, { failed: stopMessage });
-        },
-      }),
-      logger: opts.logger,
-      defaultTimeoutMs: opts.defaultTimeoutMs,
-      sandboxName: opts.sandbox.name,
-      ...(opts.observer ? { observer: opts.observer } : {}),
-      ...(opts.guard ? { guard: opts.guard } : {}),
-    };
+    this.#parts = runParts(opts, this.#log, (id, reason) => this.#stop(id, reason));
   }
 
   async submit(spec: RunSpec, opts: { signal?: AbortSignal } = {}): Promise<{ id: string }> {

@@ -12,7 +12,7 @@ import type { SessionStore } from '../sessions/store.ts';
 import type { RunAdmission, RunGuard } from '../usage/run-guard.ts';
 import type { WorkspaceFs } from '../workspaces/workspace-fs.ts';
 import type { EventLog } from './event-log.ts';
-import type { Executor } from './executor.ts';
+import { AgentExecutor, type Executor } from './executor.ts';
 import type { RunRepository } from './repository.ts';
 
 /**
@@ -122,6 +122,37 @@ export interface RunParts {
  * message of its own (its key's budget is spent).
  */
 export type StopReason = 'cancelled' | 'timed_out' | { failed: string };
+
+/**
+ * The execution parts of an engine: its agent executor (its events told to the observer,
+ * each model call metered by the key guard) and the settling parts. `stop` is how the
+ * engine stops one of its runs when the guard says its budget is spent.
+ */
+export function runParts(
+  opts: EngineOptions & { guard?: RunGuard },
+  log: EventLog,
+  stop: (runId: string, reason: StopReason) => void,
+): RunParts {
+  const parts: RunParts = {
+    repository: opts.repository,
+    log,
+    executor: new AgentExecutor({
+      ...opts,
+      log,
+      onEvent: (spec, ev) => observe(parts, (o) => o.runEvent(spec, ev)),
+      onModelCall: (runId, call) => {
+        const stopMessage = opts.guard?.onModelCall(runId, call);
+        if (stopMessage) stop(runId, { failed: stopMessage });
+      },
+    }),
+    logger: opts.logger,
+    defaultTimeoutMs: opts.defaultTimeoutMs,
+    sandboxName: opts.sandbox.name,
+    ...(opts.observer ? { observer: opts.observer } : {}),
+    ...(opts.guard ? { guard: opts.guard } : {}),
+  };
+  return parts;
+}
 
 /** Tells the observer; a watcher's failure is logged, never the run's. */
 export function observe(parts: Pick<RunParts, 'observer' | 'logger'>, call: (o: RunObserver) => void): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DelayedError, type Job, Queue, Worker } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { StoredEvent } from '../../engine/events.ts';
 import type { EngineHealth, RunFilter, RunSummary } from '../../engine/port.ts';
@@ -8,19 +8,18 @@ import type { RunSpec } from '../../engine/spec.ts';
 import { AppError } from '../../errors.ts';
 import type { RunAdmission, RunGuard } from '../../usage/run-guard.ts';
 import type { ServerEngine } from '../engine.ts';
-import { AgentExecutor } from '../executor.ts';
 import {
   checkSubmission,
   type EngineOptions,
   executeRun,
-  observe,
   type RunParts,
+  runParts,
   type SettlingRun,
-  type StopReason,
   settleRun,
   storeRun,
 } from '../lifecycle.ts';
 import { type ClusterCounts, Coordinator, type Promotion } from './coordinator.ts';
+import { RunQueue } from './run-queue.ts';
 import { StreamEventLog } from './stream-log.ts';
 
 export interface ClusterEngineOptions extends EngineOptions {
@@ -43,8 +42,6 @@ interface LocalRun {
   abort: AbortController;
 }
 
-const QUEUE_NAME = 'runs';
-
 /**
  * The cluster RunEngine: every node shares the store (DATA_DIR's SQLite, or PostgreSQL),
  * the workspaces (DATA_DIR on a shared filesystem) and one Redis. A run is queued on
@@ -61,9 +58,7 @@ export class ClusterRunEngine implements ServerEngine {
   readonly #coordinator: Coordinator;
   readonly #log: StreamEventLog;
   readonly #parts: RunParts;
-  readonly #queue: Queue;
-  #worker: Worker | undefined;
-  #workerConnection: Redis | undefined;
+  readonly #queue: RunQueue;
   readonly #local = new Map<string, LocalRun>();
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #timers: NodeJS.Timeout[] = [];
@@ -86,27 +81,11 @@ export class ClusterRunEngine implements ServerEngine {
       blockMs: Math.min(5000, opts.leaseMs),
       logger: opts.logger,
     });
-    this.#parts = {
-      repository: opts.repository,
-      log: this.#log,
-      executor: new AgentExecutor({
-        ...opts,
-        log: this.#log,
-        onEvent: (spec, ev) => observe(this.#parts, (o) => o.runEvent(spec, ev)),
-        onModelCall: (runId, call) => {
-          const stopMessage = this.opts.guard?.onModelCall(runId, call);
-          const abort = this.#local.get(runId)?.abort;
-          if (stopMessage && abort && !abort.signal.aborted)
-            abort.abort({ failed: stopMessage } satisfies StopReason);
-        },
-      }),
-      logger: opts.logger,
-      defaultTimeoutMs: opts.defaultTimeoutMs,
-      sandboxName: opts.sandbox.name,
-      ...(opts.observer ? { observer: opts.observer } : {}),
-      ...(opts.guard ? { guard: opts.guard } : {}),
-    };
-    this.#queue = new Queue(QUEUE_NAME, { connection: this.#redis, prefix: opts.prefix ?? 'agentgate' });
+    this.#parts = runParts(opts, this.#log, (id, reason) => {
+      const abort = this.#local.get(id)?.abort;
+      if (abort && !abort.signal.aborted) abort.abort(reason);
+    });
+    this.#queue = new RunQueue(this.#redis, opts.prefix ?? 'agentgate', opts.logger);
   }
 
   /** Joins the cluster: listens for cancels and settlements, registers its slots, starts taking runs. */
@@ -122,27 +101,15 @@ export class ClusterRunEngine implements ServerEngine {
     await this.#heartbeat();
     this.#every(Math.max(100, Math.floor(this.opts.leaseMs / 3)), () => this.#heartbeat());
     this.#every(Math.max(100, Math.floor(this.opts.leaseMs / 2)), () => this.#sweep());
-    this.#workerConnection = this.#redis.duplicate();
-    this.#workerConnection.on('error', () => undefined);
-    this.#worker = new Worker(QUEUE_NAME, (job, token) => this.#process(job, token), {
-      connection: this.#workerConnection,
-      prefix: this.opts.prefix ?? 'agentgate',
-      concurrency: this.opts.maxConcurrentRuns,
-      // A stalled job is a lost node's run: fail it, never run it again (agents are not
-      // idempotent); the lease sweep records it as node_lost.
-      maxStalledCount: 0,
-      lockDuration: this.opts.leaseMs,
-      stalledInterval: this.opts.leaseMs,
-      removeOnComplete: { count: 0 },
-      removeOnFail: { count: 1000 },
-      drainDelay: 5,
-    });
-    this.#worker.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'run queue worker error'));
-    this.#worker.on('stalled', (jobId: string) => {
-      this.#requeueStalled(jobId).catch((err: unknown) =>
-        this.opts.logger.warn({ err, runId: jobId }, 'could not queue a stalled run again'),
-      );
-    });
+    this.#queue.startWorker(
+      { concurrency: this.opts.maxConcurrentRuns, leaseMs: this.opts.leaseMs },
+      (job, token) => this.#process(job, token),
+      (runId) => {
+        this.#requeueStalled(runId).catch((err: unknown) =>
+          this.opts.logger.warn({ err, runId }, 'could not queue a stalled run again'),
+        );
+      },
+    );
   }
 
   #every(ms: number, tick: () => Promise<void>): void {
@@ -198,25 +165,7 @@ export class ClusterRunEngine implements ServerEngine {
 
   async #enqueue(promotion: Promotion | undefined): Promise<void> {
     if (!promotion) return;
-    // A job of the same id that ended (a stalled one, failed by BullMQ) would make add() a
-    // no-op: the run would stay queued for ever.
-    const previous = await this.#queue.getJob(promotion.id);
-    if (previous) {
-      const state = await previous.getState();
-      if (state !== 'failed' && state !== 'completed') return; // already on the queue
-      await previous.remove();
-    }
-    await this.#queue.add(
-      'run',
-      { runId: promotion.id },
-      {
-        jobId: promotion.id,
-        priority: promotion.priority,
-        attempts: 1,
-        removeOnComplete: true,
-        removeOnFail: 1000,
-      },
-    );
+    await this.#queue.add(promotion);
     await this.#coordinator.promoted(promotion.id);
   }
 
@@ -328,7 +277,7 @@ export class ClusterRunEngine implements ServerEngine {
 
   async drain(): Promise<void> {
     this.#isDraining = true;
-    const closing = this.#worker?.close();
+    const closing = this.#queue.stopWorker();
     for (const run of this.#local.values()) run.abort.abort('cancelled');
     await closing;
     await this.#coordinator.leave(this.opts.nodeId).catch(() => undefined);
@@ -340,7 +289,6 @@ export class ClusterRunEngine implements ServerEngine {
     this.#log.closeReaders();
     await this.#queue.close();
     this.#subscriber.disconnect();
-    this.#workerConnection?.disconnect();
     this.#redis.disconnect();
   }
 
@@ -438,9 +386,8 @@ export class ClusterRunEngine implements ServerEngine {
    */
   async #requeueStalled(id: string): Promise<void> {
     if ((await this.#redis.hget(`${this.#prefix}run:${id}`, 'state')) !== 'queued') return;
-    const job = await this.#queue.getJob(id);
     this.opts.logger.warn({ runId: id }, 'a node died holding a run it had not started: queued again');
-    await this.#enqueue({ id, priority: job?.opts.priority ?? 1 });
+    await this.#enqueue({ id, priority: await this.#queue.priorityOf(id) });
   }
 
   /** Renews this node and its runs; a run whose lease another node already claimed is stopped here. */
