@@ -1,6 +1,7 @@
 import type { Surface } from '../../src/http/surface.ts';
 import { apiSurface } from '../../src/surfaces/api/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { sseBlocks } from '../openai/sse-client.ts';
 
 export const ALICE = 'alice-key';
 export const BOB = 'bob-key';
@@ -47,26 +48,18 @@ export interface SseMessage {
 
 /** Parses a Server-Sent Events body into messages (comments skipped), as they arrive. */
 export async function* sseMessages(res: Response): AsyncGenerator<SseMessage> {
-  if (!res.body) return;
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const bytes of res.body) {
-    buffer += decoder.decode(bytes as Uint8Array, { stream: true });
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const msg: SseMessage = { data: '' };
-      let hasData = false;
-      for (const line of block.split('\n')) {
-        if (line.startsWith('id: ')) msg.id = line.slice(4);
-        else if (line.startsWith('event: ')) msg.event = line.slice(7);
-        else if (line.startsWith('data: ')) {
-          msg.data = line.slice(6);
-          hasData = true;
-        }
+  for await (const block of sseBlocks(res)) {
+    const msg: SseMessage = { data: '' };
+    let hasData = false;
+    for (const line of block.split('\n')) {
+      if (line.startsWith('id: ')) msg.id = line.slice(4);
+      else if (line.startsWith('event: ')) msg.event = line.slice(7);
+      else if (line.startsWith('data: ')) {
+        msg.data = line.slice(6);
+        hasData = true;
       }
-      if (hasData) yield msg;
     }
+    if (hasData) yield msg;
   }
 }
 
